@@ -1,0 +1,35 @@
+# ward_geo — the two commands of the quick start are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Real reference data (boundaries, streets, bus stops, incidents); never copied into the repo.
+export WARD_GEO_REFERENCE_DIR ?= $(abspath ../shared/data)
+
+.PHONY: setup demo test test-deps bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[dev,postgis,distributed]'
+	touch $@
+
+## Set up, then run the main job on the embedded store: simulate + ingest the central
+## Hanoi wards, write hotspot GeoJSON, maps and a patrol plan.
+demo: setup
+	$(BIN)/ward-geo demo
+
+## System packages the tests use (headless Chromium, PostgreSQL + PostGIS); needs root.
+test-deps:
+	bash scripts/system-deps.sh
+
+## The whole test suite, against a real PostGIS server and a real headless browser.
+test: setup test-deps
+	bash scripts/test.sh
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) data/ward_geo.sqlite* data/cache data/out maps/*.html

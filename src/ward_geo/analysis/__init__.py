@@ -1,0 +1,1 @@
+"""Analysis: clustering estimators, hotspot tables, evaluation and trends. No I/O here."""

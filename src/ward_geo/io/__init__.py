@@ -1,0 +1,1 @@
+"""Readers, writers and validation: files in, canonical tables out."""
