@@ -1,0 +1,508 @@
+"""The PostGIS store: the same interface and guarantees as the embedded store, on a server.
+
+Selected by ``WARD_GEO_DATABASE_URL=postgresql://user:password@host:port/dbname``. The
+database needs the ``postgis`` extension (created on first use when the user may do so).
+Tables live in their own schema (default ``ward_geo``):
+
+- ``incidents``: ``incident_id`` primary key, ``occurred_at timestamptz``,
+  ``geom geometry(Point, 4326)`` with a GiST index, btree indexes on
+  ``(ward_id, occurred_at)``, ``(category, occurred_at)`` and ``occurred_at``; ``seq``
+  keeps insertion order.
+- ``boundaries`` (``geom geometry(Geometry, 4326)``, GiST), ``batches`` (the ingest log) and
+  ``meta`` (store id, data generation).
+
+Every filter (ward, category, time window, bbox via ``&&`` on the GiST index) runs in SQL.
+
+Ingest copies the batch into a temporary table (``COPY``), then, inside one transaction
+holding a per-schema advisory lock (so concurrent writers are serialised and cannot race
+between the content check and the insert): finds stored ids with different content
+(``IS DISTINCT FROM`` over every column; any -> InputError, rollback), inserts the rest
+with ``INSERT ... ON CONFLICT DO NOTHING``, bumps the data generation and logs the batch.
+PostgreSQL's commit is durable (``synchronous_commit`` on, the server default). A lost
+connection aborts the transaction on the server, so nothing is half-written; the store
+reports a StoreError and reconnects on the next call.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+
+from ward_geo.errors import ConfigurationError, StoreError, WardGeoError
+from ward_geo.store.base import (
+    BATCH_COLUMNS,
+    ROW_FIELDS,
+    IncidentStore,
+    IngestResult,
+    QueryFilters,
+)
+
+try:  # psycopg is the optional [postgis] extra
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError:  # pragma: no cover - exercised only without the extra
+    psycopg = None  # type: ignore[assignment]
+
+__all__ = ["PostGISStore", "DEFAULT_SCHEMA"]
+
+DEFAULT_SCHEMA = "ward_geo"
+T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_SELECT = (
+    "incident_id, category, category_raw, "
+    "(extract(epoch FROM occurred_at) * 1000000)::bigint, time_precision, severity, description, "
+    "source, ward_id, ST_X(geom), ST_Y(geom)"
+)
+_STAGING_COLS = "ord, " + ", ".join(ROW_FIELDS)
+_TS = "(timestamptz 'epoch' + s.occurred_us * interval '1 microsecond')"
+
+
+def _schema_sql(schema: sql.Identifier) -> list[sql.Composed]:
+    statements = [
+        "CREATE SCHEMA IF NOT EXISTS {s}",
+        "CREATE TABLE IF NOT EXISTS {s}.meta (key text PRIMARY KEY, value text NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS {s}.incidents (
+            seq bigserial NOT NULL,
+            incident_id text PRIMARY KEY,
+            category text NOT NULL,
+            category_raw text,
+            occurred_at timestamptz NOT NULL,
+            time_precision text,
+            severity double precision,
+            description text,
+            source text,
+            ward_id text,
+            geom geometry(Point, 4326) NOT NULL,
+            batch_id text NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS incidents_geom_gist ON {s}.incidents USING gist (geom)",
+        "CREATE INDEX IF NOT EXISTS incidents_ward_time ON {s}.incidents (ward_id, occurred_at)",
+        "CREATE INDEX IF NOT EXISTS incidents_category_time ON {s}.incidents (category, occurred_at)",
+        "CREATE INDEX IF NOT EXISTS incidents_time ON {s}.incidents (occurred_at)",
+        "CREATE INDEX IF NOT EXISTS incidents_seq ON {s}.incidents (seq)",
+        """CREATE TABLE IF NOT EXISTS {s}.boundaries (
+            ward_id text PRIMARY KEY,
+            name text,
+            name_en text,
+            population bigint,
+            area_km2 double precision NOT NULL,
+            geom geometry(Geometry, 4326) NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS boundaries_geom_gist ON {s}.boundaries USING gist (geom)",
+        """CREATE TABLE IF NOT EXISTS {s}.batches (
+            seq bigserial NOT NULL,
+            batch_id text PRIMARY KEY,
+            source text,
+            added bigint NOT NULL,
+            duplicates bigint NOT NULL,
+            at timestamptz NOT NULL
+        )""",
+    ]
+    return [sql.SQL(s).format(s=schema) for s in statements]
+
+
+class PostGISStore(IncidentStore):
+    """Incident store in a PostgreSQL database with PostGIS.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user:password@host:port/dbname`` (libpq URL; query parameters such
+        as ``sslmode`` or ``application_name`` are passed through).
+    schema : str, default "ward_geo"
+        Schema holding the tables (created when absent). Several independent stores can
+        share a database under different schemas.
+    timeout : float, default 30
+        Seconds to wait for the connection and for another writer's ingest lock.
+
+    Notes
+    -----
+    One instance may be shared by threads (calls are serialised); each process opens its own.
+    """
+
+    backend = "postgis"
+
+    def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 30.0) -> None:
+        self._params: dict[str, Any] = {}
+        self._conn = None
+        if psycopg is None:
+            raise ConfigurationError(
+                "the PostGIS store needs psycopg 3: install ward_geo with the [postgis] extra"
+            )
+        if not isinstance(schema, str) or not schema or len(schema) > 63:
+            raise ConfigurationError(f"invalid PostGIS schema name {schema!r} (1 to 63 characters)")
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise ConfigurationError(f"invalid PostgreSQL URL: {exc}") from None
+        self._url = url
+        self._params = params
+        self.schema = schema
+        self.timeout = float(timeout)
+        self._s = sql.Identifier(schema)
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection | None = None
+        self._closed = False
+        self._store_id = ""
+        self._run("open", self._setup, write=True)
+
+    @property
+    def where(self) -> str:
+        """``host:port/dbname`` of the server (no credentials), for messages."""
+        p = self._params
+        return f"{p.get('host', 'localhost')}:{p.get('port', 5432)}/{p.get('dbname', '')}"
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.where!r}, schema={self.schema!r})"
+
+    # ------------------------------------------------------------------ plumbing
+    def _connect(self, *, ping: bool = False) -> psycopg.Connection:
+        """The open connection (checked with a round trip when ``ping``), reconnecting if needed."""
+        if self._closed:
+            raise StoreError(f"the PostGIS store {self.where} is closed")
+        if self._conn is not None and not self._conn.closed and not self._conn.broken:
+            if not ping:
+                return self._conn
+            try:
+                self._conn.execute("SELECT 1")
+                return self._conn
+            except psycopg.OperationalError:
+                pass  # the server dropped the idle connection: open a new one below
+        self._drop()
+        extra: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(self.timeout))}
+        if "application_name" not in self._params:
+            extra["application_name"] = "ward_geo"
+        try:
+            conn = psycopg.connect(self._url, **extra)
+            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{int(self.timeout * 1000)}ms")))
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostGIS at {self.where}: {_first_line(exc)}; check WARD_GEO_DATABASE_URL "
+                "and that the server is running",
+                details={"server": self.where},
+            ) from None
+        self._conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+            self._conn = None
+
+    def _run(self, action: str, fn: Callable[[psycopg.Connection], T], *, write: bool) -> T:
+        """Run ``fn(conn)``, mapping database failures to StoreError.
+
+        Reads are retried once on a fresh connection when the old one turned out to be dead
+        (for example after a server restart). Writes first check the connection with a round
+        trip (reconnecting when the server dropped it while idle) and are never retried once
+        started: a failure mid-transaction raises StoreError (the server rolls back).
+        """
+        with self._lock:
+            for attempt in (0, 1):
+                conn = self._connect(ping=write)
+                try:
+                    return fn(conn)
+                except WardGeoError:
+                    raise
+                except psycopg.OperationalError as exc:
+                    lost = conn.closed or conn.broken
+                    self._drop()
+                    if lost and not write and attempt == 0:
+                        continue
+                    raise self._error(action, exc, lost=lost, write=write) from None
+                except psycopg.Error as exc:
+                    raise self._error(action, exc, lost=False, write=write) from None
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, action: str, exc: Exception, *, lost: bool, write: bool) -> StoreError:
+        reason = _first_line(exc)
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            what = f"another writer held the ingest lock for more than {self.timeout:g} s"
+        elif lost:
+            what = f"the connection to the server was lost ({reason})"
+        else:
+            what = reason
+        tail = "; the transaction was rolled back and nothing was written" if write else ""
+        if lost and write:
+            tail += " (if the connection broke while committing, re-run the same ingest: it is idempotent)"
+        return StoreError(
+            f"PostGIS store {self.where}: {action} failed: {what}{tail}",
+            details={"server": self.where, "error": reason, "connection_lost": bool(lost)},
+        )
+
+    def _setup(self, conn: psycopg.Connection) -> None:
+        # An existing store is only read (DDL would wait for running ingests); else create it.
+        with conn.cursor() as cur:
+            names = (f'"{self.schema}".meta', f'"{self.schema}".batches')
+            cur.execute("SELECT to_regclass(%s), to_regclass(%s)", names)
+            if all(cur.fetchone()):
+                cur.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'store_id'").format(s=self._s))
+                row = cur.fetchone()
+                if row is not None:
+                    self._store_id = row[0]
+                    return
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('ward_geo.schema'))")
+            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+            if cur.fetchone() is None:
+                try:
+                    with conn.transaction():
+                        cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                except psycopg.Error as exc:
+                    raise StoreError(
+                        f"the database {self.where} lacks the PostGIS extension and it could not be created "
+                        f"({_first_line(exc)}): install PostGIS on the server and run CREATE EXTENSION postgis "
+                        "as a superuser",
+                        details={"server": self.where},
+                    ) from None
+            for statement in _schema_sql(self._s):
+                cur.execute(statement)
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {s}.meta (key, value) VALUES ('schema_version', '1'), ('store_id', %s), "
+                    "('generation', '0') ON CONFLICT (key) DO NOTHING"
+                ).format(s=self._s),
+                (uuid.uuid4().hex,),
+            )
+            cur.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'store_id'").format(s=self._s))
+            self._store_id = cur.fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+            self._closed = True
+
+    def _q(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(s=self._s)
+
+    # ------------------------------------------------------------------ writing
+    def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        batch = self.prepare_incidents(incidents, source)
+        report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
+        same = (
+            "(i.category, i.category_raw, i.occurred_at, i.time_precision, i.severity, i.description, "
+            "i.ward_id, ST_X(i.geom), ST_Y(i.geom)) IS NOT DISTINCT FROM "
+            f"(s.category, s.category_raw, {_TS}, s.time_precision, s.severity, s.description, "
+            "s.ward_id, s.lon, s.lat)"
+        )
+
+        def work(conn: psycopg.Connection) -> tuple[int, int]:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ward_geo.ingest.{self.schema}",))
+                cur.execute(
+                    "CREATE TEMP TABLE ward_geo_staging (ord bigint, incident_id text, category text, "
+                    "category_raw text, occurred_us bigint, time_precision text, severity double precision, "
+                    "description text, source text, ward_id text, lon double precision, lat double precision) "
+                    "ON COMMIT DROP"
+                )
+                with cur.copy(f"COPY ward_geo_staging ({_STAGING_COLS}) FROM STDIN") as copy:
+                    for k, row in enumerate(batch.rows):
+                        copy.write_row((k, *row))
+                cur.execute(
+                    self._q(
+                        "SELECT s.incident_id FROM ward_geo_staging s JOIN {s}.incidents i "
+                        f"ON i.incident_id = s.incident_id WHERE NOT {same}"
+                    )
+                )
+                conflicts = [r[0] for r in cur.fetchall()]
+                if conflicts:
+                    raise self.conflict_error(conflicts, batch)
+                cur.execute(
+                    self._q(
+                        "INSERT INTO {s}.incidents (incident_id, category, category_raw, occurred_at, "
+                        "time_precision, severity, description, source, ward_id, geom, batch_id) "
+                        f"SELECT s.incident_id, s.category, s.category_raw, {_TS}, s.time_precision, s.severity, "
+                        "s.description, s.source, s.ward_id, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), %s "
+                        "FROM ward_geo_staging s ORDER BY s.ord ON CONFLICT (incident_id) DO NOTHING"
+                    ),
+                    (batch.batch_id,),
+                )
+                added = cur.rowcount
+                if added:
+                    self._bump(cur)
+                duplicates = batch.n_input - added
+                cur.execute(
+                    self._q(
+                        "INSERT INTO {s}.batches (batch_id, source, added, duplicates, at) "
+                        "VALUES (%s, %s, %s, %s, %s)"
+                    ),
+                    (batch.batch_id, batch.source, added, duplicates, datetime.fromisoformat(batch.at)),
+                )
+            return added, duplicates
+
+        added, duplicates = self._run("ingest", work, write=True)
+        return IngestResult(added=added, duplicates=duplicates, batch_id=batch.batch_id, report=report)
+
+    def _bump(self, cur: psycopg.Cursor) -> None:
+        cur.execute(self._q("UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE key = 'generation'"))
+
+    def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        prepared = self.prepare_boundaries(boundaries)
+
+        def work(conn: psycopg.Connection) -> int:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ward_geo.ingest.{self.schema}",))
+                changed = 0
+                statement = self._q(
+                    "INSERT INTO {s}.boundaries AS b (ward_id, name, name_en, population, area_km2, geom) "
+                    "VALUES (%s, %s, %s, %s, %s, ST_GeomFromWKB(%s, 4326)) ON CONFLICT (ward_id) DO UPDATE SET "
+                    "name = excluded.name, name_en = excluded.name_en, population = excluded.population, "
+                    "area_km2 = excluded.area_km2, geom = excluded.geom "
+                    "WHERE (b.name, b.name_en, b.population, ST_AsBinary(b.geom)) IS DISTINCT FROM "
+                    "(excluded.name, excluded.name_en, excluded.population, ST_AsBinary(excluded.geom))"
+                )
+                for row in prepared.rows:
+                    cur.execute(statement, row)
+                    changed += cur.rowcount
+                if changed:
+                    self._bump(cur)
+            return changed
+
+        return self._run("storing boundaries", work, write=True)
+
+    # ------------------------------------------------------------------ reading
+    def _where(self, f: QueryFilters) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if f.ward_ids is not None:
+            clauses.append("ward_id = ANY(%s)")
+            params.append(list(f.ward_ids))
+        if f.categories is not None:
+            clauses.append("category = ANY(%s)")
+            params.append(list(f.categories))
+        if f.since_us is not None:
+            clauses.append("occurred_at >= %s")
+            params.append(_EPOCH + timedelta(microseconds=f.since_us))
+        if f.until_us is not None:
+            clauses.append("occurred_at < %s")
+            params.append(_EPOCH + timedelta(microseconds=f.until_us))
+        if f.bbox is not None:
+            x0, y0, x1, y1 = f.bbox
+            clauses.append(
+                "geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+                "AND ST_X(geom) BETWEEN %s AND %s AND ST_Y(geom) BETWEEN %s AND %s"
+            )
+            params.extend([x0, y0, x1, y1, x0, x1, y0, y1])
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _fetch(self, action: str, statement: sql.Composable, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        def work(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall()
+
+        return self._run(action, work, write=False)
+
+    def query(
+        self,
+        *,
+        ward_ids: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+        bbox: Sequence[float] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        order: str | None = "occurred_at",
+    ) -> gpd.GeoDataFrame:
+        f = self.normalize_filters(
+            ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox,
+            limit=limit, offset=offset, order=order,
+        )
+        if f.empty:
+            return self.frame_from_rows([])
+        where, params = self._where(f)
+        order_by = {
+            "occurred_at": ' ORDER BY occurred_at, incident_id COLLATE "C"',
+            "-occurred_at": ' ORDER BY occurred_at DESC, incident_id COLLATE "C"',
+            "incident_id": ' ORDER BY incident_id COLLATE "C"',
+            None: " ORDER BY seq",
+        }[f.order]
+        text = f"SELECT {_SELECT} FROM {{s}}.incidents{where}{order_by}"
+        if f.limit is not None or f.offset:
+            text += " LIMIT %s OFFSET %s"
+            params += [f.limit, f.offset]
+        rows = self._fetch("query", self._q(text), params)
+        return self.frame_from_rows(rows)
+
+    def count(
+        self,
+        *,
+        ward_ids: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+        bbox: Sequence[float] | None = None,
+    ) -> int:
+        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox)
+        if f.empty:
+            return 0
+        where, params = self._where(f)
+        return int(self._fetch("count", self._q(f"SELECT count(*) FROM {{s}}.incidents{where}"), params)[0][0])
+
+    def get(self, incident_id: str) -> pd.Series | None:
+        rows = self._fetch(
+            "get", self._q(f"SELECT {_SELECT} FROM {{s}}.incidents WHERE incident_id = %s"), [str(incident_id)]
+        )
+        return self.frame_from_rows(rows).iloc[0] if rows else None
+
+    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
+        f = self.normalize_filters(ward_ids=ward_ids)
+        text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
+        params: list[Any] = []
+        if f.ward_ids is not None:
+            text += " WHERE ward_id = ANY(%s)"
+            params.append(list(f.ward_ids))
+        rows = self._fetch("reading boundaries", self._q(text + ' ORDER BY ward_id COLLATE "C"'), params)
+        return self.boundaries_from_rows(rows)
+
+    def ward_counts(self) -> pd.DataFrame:
+        text = (
+            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
+            "(SELECT ward_id FROM {s}.boundaries UNION SELECT ward_id FROM {s}.incidents WHERE ward_id IS NOT NULL) w "
+            "LEFT JOIN {s}.boundaries b ON b.ward_id = w.ward_id "
+            "LEFT JOIN (SELECT ward_id, count(*) AS n FROM {s}.incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
+            'ORDER BY w.ward_id COLLATE "C"'
+        )
+        return self.ward_counts_from_rows(self._fetch("counting wards", self._q(text), []))
+
+    def batches(self) -> pd.DataFrame:
+        rows = self._fetch(
+            "reading the batch log",
+            self._q(f"SELECT {', '.join(BATCH_COLUMNS)} FROM {{s}}.batches ORDER BY at, seq"),
+            [],
+        )
+        out = [
+            (b, s, int(a), int(d), at.astimezone(UTC).isoformat(timespec="microseconds")) for b, s, a, d, at in rows
+        ]
+        return pd.DataFrame(out, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
+
+    def data_version(self) -> str:
+        statement = self._q("SELECT value FROM {s}.meta WHERE key = 'generation'")
+        rows = self._fetch("reading the data version", statement, [])
+        return f"{self._store_id}-{rows[0][0]}"
+
+    def drop(self) -> None:
+        """Delete this store's schema and everything in it (irreversible; used by tests)."""
+
+        def work(conn: psycopg.Connection) -> None:
+            with conn.transaction():
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE").format(s=self._s))
+
+        self._run("dropping the store", work, write=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

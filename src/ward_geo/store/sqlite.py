@@ -1,0 +1,456 @@
+"""The embedded store: one SQLite file, no server.
+
+Layout of the file (schema version 1):
+
+- ``incidents``: one row per incident; the point as ``lon``/``lat`` REAL columns (a point
+  needs no WKB), ``occurred_at`` as INTEGER microseconds since 1970-01-01 UTC; a UNIQUE
+  index on ``incident_id`` and indexes on ``(ward_id, occurred_at)``,
+  ``(category, occurred_at)`` and ``occurred_at``.
+- ``incidents_rtree``: an R*Tree over the points (same ``id``) for bbox queries. The R*Tree
+  keeps 32-bit bounds rounded outwards, so it only pre-selects; the exact ``lon``/``lat``
+  test follows.
+- ``boundaries``: wards with ``geometry`` as WKB, ``area_km2`` (geodesic) and population.
+- ``batches``: the ingest log; ``meta``: schema version, store id and data generation.
+
+Durability and concurrency
+--------------------------
+The file runs in WAL mode with ``synchronous=FULL``: every commit is fsynced to the
+write-ahead log before :meth:`SQLiteStore.ingest` returns, so a returned ingest survives a
+power cut (``NORMAL`` would only guarantee consistency, not that the last commits persist).
+A process killed mid-batch leaves uncommitted WAL frames that the next opener ignores, so
+the store reopens in the state before the batch. Writers take the write lock up front with
+``BEGIN IMMEDIATE`` and wait up to ``timeout`` seconds (busy timeout) for each other;
+within the lock the batch is checked against the stored rows and inserted, so concurrent
+overlapping batches neither lose nor duplicate rows. Readers never block writers (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ward_geo.errors import StoreError, WardGeoError
+from ward_geo.store.base import (
+    BATCH_COLUMNS,
+    ROW_FIELDS,
+    IncidentStore,
+    IngestResult,
+    QueryFilters,
+)
+
+__all__ = ["SQLiteStore", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL UNIQUE,
+    category TEXT NOT NULL,
+    category_raw TEXT,
+    occurred_at INTEGER NOT NULL,
+    time_precision TEXT,
+    severity REAL,
+    description TEXT,
+    source TEXT,
+    ward_id TEXT,
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    batch_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_ward_time ON incidents (ward_id, occurred_at);
+CREATE INDEX IF NOT EXISTS incidents_category_time ON incidents (category, occurred_at);
+CREATE INDEX IF NOT EXISTS incidents_time ON incidents (occurred_at);
+CREATE TABLE IF NOT EXISTS boundaries (
+    ward_id TEXT PRIMARY KEY,
+    name TEXT,
+    name_en TEXT,
+    population INTEGER,
+    area_km2 REAL NOT NULL,
+    geometry BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    source TEXT,
+    added INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+_RTREE = "CREATE VIRTUAL TABLE IF NOT EXISTS incidents_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat)"
+_LONLAT_INDEX = "CREATE INDEX IF NOT EXISTS incidents_lon_lat ON incidents (lon, lat)"
+
+_COLS = ", ".join(f if f != "occurred_us" else "occurred_at" for f in ROW_FIELDS)
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staging (
+    incident_id TEXT PRIMARY KEY, category TEXT, category_raw TEXT, occurred_at INTEGER,
+    time_precision TEXT, severity REAL, description TEXT, source TEXT, ward_id TEXT,
+    lon REAL, lat REAL
+)
+"""
+# Content that makes two rows with one incident_id "the same" (provenance `source` excluded).
+_SAME = " AND ".join(f"s.{c} IS i.{c}" for c in _COLS.split(", ") if c not in ("incident_id", "source"))
+
+
+class SQLiteStore(IncidentStore):
+    """Incident store in one SQLite file (the embedded default).
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created (with its folder) when absent.
+    timeout : float, default 30
+        Seconds a writer waits for another writer's lock before giving up with StoreError.
+
+    Notes
+    -----
+    One instance may be shared by threads (calls are serialised by a lock); processes each
+    open their own instance on the same file.
+    """
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of the store {self.path}: {exc.strerror or exc}") from exc
+        try:
+            conn = sqlite3.connect(
+                str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+        self._conn = conn
+        try:
+            self._setup()
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ plumbing
+    def _setup(self) -> None:
+        with self._errors("open"):
+            conn = self._connection()
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(
+                    f"the SQLite store {self.path} cannot use write-ahead logging (journal mode {mode!r}); "
+                    "put the data folder on a local file system"
+                )
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache: big batches stay in memory until commit
+            if not self._read_meta(conn):
+                self._create_schema(conn)
+                self._read_meta(conn)
+
+    def _read_meta(self, conn: sqlite3.Connection) -> bool:
+        """Load the store id and index kind; False when the schema still has to be created."""
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        if exists is None:
+            return False
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if "spatial_index" not in meta:
+            return False
+        if int(meta["schema_version"]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} has schema version {meta['schema_version']}, newer than this "
+                f"ward_geo understands ({SCHEMA_VERSION}); upgrade ward_geo"
+            )
+        self._spatial = meta["spatial_index"]
+        self._store_id = meta["store_id"]
+        return True
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        with self._errors("creating the schema"):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if version is not None and int(version[0]) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"the store {self.path} has schema version {version[0]}, newer than this "
+                        f"ward_geo understands ({SCHEMA_VERSION}); upgrade ward_geo"
+                    )
+                try:
+                    conn.execute(_RTREE)
+                    spatial = "rtree"
+                except sqlite3.OperationalError:
+                    conn.execute(_LONLAT_INDEX)
+                    spatial = "lonlat"
+                conn.executemany(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("store_id", uuid.uuid4().hex),
+                        ("generation", "0"),
+                        ("spatial_index", spatial),
+                    ],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the store {self.path} is closed")
+        return self._conn
+
+    class _ErrorScope:
+        def __init__(self, store: SQLiteStore, action: str) -> None:
+            self.store, self.action = store, action
+
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+            if exc is None or isinstance(exc, WardGeoError) or not isinstance(exc, sqlite3.Error):
+                return False
+            message = str(exc)
+            if "locked" in message or "busy" in message:
+                detail = (
+                    f"another process held the write lock for more than {self.store.timeout:g} s"
+                )
+            elif isinstance(exc, sqlite3.DatabaseError) and "not a database" in message:
+                detail = "the file is not a SQLite database"
+            else:
+                detail = message
+            raise StoreError(
+                f"SQLite store {self.store.path}: {self.action} failed: {detail}; nothing was written",
+                details={"path": str(self.store.path), "sqlite_error": message},
+            ) from exc
+
+    def _errors(self, action: str) -> SQLiteStore._ErrorScope:
+        return SQLiteStore._ErrorScope(self, action)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------------ writing
+    def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        batch = self.prepare_incidents(incidents, source)
+        report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
+        with self._lock, self._errors("ingest"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_STAGING)
+                conn.execute("DELETE FROM temp.staging")
+                conn.executemany(
+                    f"INSERT INTO temp.staging ({_COLS}) VALUES ({', '.join('?' * len(ROW_FIELDS))})", batch.rows
+                )
+                conflicts = [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT s.incident_id FROM temp.staging s JOIN main.incidents i "
+                        f"ON i.incident_id = s.incident_id WHERE NOT ({_SAME})"
+                    )
+                ]
+                if conflicts:
+                    raise self.conflict_error(conflicts, batch)
+                last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM main.incidents").fetchone()[0]
+                cursor = conn.execute(
+                    f"INSERT INTO main.incidents ({_COLS}, batch_id) "
+                    f"SELECT {_COLS}, ? FROM temp.staging s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM main.incidents i WHERE i.incident_id = s.incident_id) "
+                    "ORDER BY s.rowid",
+                    (batch.batch_id,),
+                )
+                added = cursor.rowcount
+                if added and self._spatial == "rtree":
+                    conn.execute(
+                        "INSERT INTO main.incidents_rtree (id, min_lon, max_lon, min_lat, max_lat) "
+                        "SELECT id, lon, lon, lat, lat FROM main.incidents WHERE id > ?",
+                        (last_id,),
+                    )
+                if added:
+                    self._bump(conn)
+                duplicates = batch.n_input - added
+                conn.execute(
+                    "INSERT INTO main.batches (batch_id, source, added, duplicates, at) VALUES (?, ?, ?, ?, ?)",
+                    (batch.batch_id, batch.source, added, duplicates, batch.at),
+                )
+                conn.execute("DELETE FROM temp.staging")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return IngestResult(added=added, duplicates=duplicates, batch_id=batch.batch_id, report=report)
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        prepared = self.prepare_boundaries(boundaries)
+        with self._lock, self._errors("storing boundaries"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT INTO boundaries (ward_id, name, name_en, population, area_km2, geometry) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ward_id) DO UPDATE SET "
+                    "name = excluded.name, name_en = excluded.name_en, population = excluded.population, "
+                    "area_km2 = excluded.area_km2, geometry = excluded.geometry "
+                    "WHERE name IS NOT excluded.name OR name_en IS NOT excluded.name_en "
+                    "OR population IS NOT excluded.population OR geometry IS NOT excluded.geometry",
+                    prepared.rows,
+                )
+                changed = conn.total_changes - before
+                if changed:
+                    self._bump(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return changed
+
+    # ------------------------------------------------------------------ reading
+    def _where(self, f: QueryFilters) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if f.ward_ids is not None:
+            clauses.append(f"ward_id IN ({', '.join('?' * len(f.ward_ids))})")
+            params.extend(f.ward_ids)
+        if f.categories is not None:
+            clauses.append(f"category IN ({', '.join('?' * len(f.categories))})")
+            params.extend(f.categories)
+        if f.since_us is not None:
+            clauses.append("occurred_at >= ?")
+            params.append(f.since_us)
+        if f.until_us is not None:
+            clauses.append("occurred_at < ?")
+            params.append(f.until_us)
+        if f.bbox is not None:
+            x0, y0, x1, y1 = f.bbox
+            if self._spatial == "rtree":
+                clauses.append(
+                    "id IN (SELECT id FROM incidents_rtree WHERE max_lon >= ? AND min_lon <= ? "
+                    "AND max_lat >= ? AND min_lat <= ?)"
+                )
+                params.extend([x0, x1, y0, y1])
+            clauses.append("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?")
+            params.extend([x0, x1, y0, y1])
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _query_sql(self, f: QueryFilters) -> tuple[str, list[Any]]:
+        where, params = self._where(f)
+        order = {
+            "occurred_at": " ORDER BY occurred_at, incident_id",
+            "-occurred_at": " ORDER BY occurred_at DESC, incident_id",
+            "incident_id": " ORDER BY incident_id",
+            None: " ORDER BY id",
+        }[f.order]
+        sql = f"SELECT {_COLS} FROM incidents{where}{order}"
+        if f.limit is not None or f.offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if f.limit is None else f.limit, f.offset]
+        return sql, params
+
+    def query(
+        self,
+        *,
+        ward_ids: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+        bbox: Sequence[float] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        order: str | None = "occurred_at",
+    ) -> gpd.GeoDataFrame:
+        f = self.normalize_filters(
+            ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox,
+            limit=limit, offset=offset, order=order,
+        )
+        if f.empty:
+            return self.frame_from_rows([])
+        sql, params = self._query_sql(f)
+        with self._lock, self._errors("query"):
+            rows = self._connection().execute(sql, params).fetchall()
+        return self.frame_from_rows(rows)
+
+    def count(
+        self,
+        *,
+        ward_ids: Iterable[str] | str | None = None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+        bbox: Sequence[float] | None = None,
+    ) -> int:
+        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox)
+        if f.empty:
+            return 0
+        where, params = self._where(f)
+        with self._lock, self._errors("count"):
+            return int(self._connection().execute(f"SELECT COUNT(*) FROM incidents{where}", params).fetchone()[0])
+
+    def get(self, incident_id: str) -> pd.Series | None:
+        with self._lock, self._errors("get"):
+            rows = self._connection().execute(
+                f"SELECT {_COLS} FROM incidents WHERE incident_id = ?", (str(incident_id),)
+            ).fetchall()
+        return self.frame_from_rows(rows).iloc[0] if rows else None
+
+    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
+        f = self.normalize_filters(ward_ids=ward_ids)
+        sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
+        params: list[Any] = []
+        if f.ward_ids is not None:
+            sql += f" WHERE ward_id IN ({', '.join('?' * len(f.ward_ids))})"
+            params = list(f.ward_ids)
+        with self._lock, self._errors("reading boundaries"):
+            rows = self._connection().execute(sql + " ORDER BY ward_id", params).fetchall()
+        return self.boundaries_from_rows(rows)
+
+    def ward_counts(self) -> pd.DataFrame:
+        sql = (
+            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
+            "(SELECT ward_id FROM boundaries UNION SELECT ward_id FROM incidents WHERE ward_id IS NOT NULL) w "
+            "LEFT JOIN boundaries b ON b.ward_id = w.ward_id "
+            "LEFT JOIN (SELECT ward_id, COUNT(*) AS n FROM incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
+            "ORDER BY w.ward_id"
+        )
+        with self._lock, self._errors("counting wards"):
+            rows = self._connection().execute(sql).fetchall()
+        return self.ward_counts_from_rows(rows)
+
+    def batches(self) -> pd.DataFrame:
+        with self._lock, self._errors("reading the batch log"):
+            rows = self._connection().execute(
+                f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches ORDER BY at, rowid"
+            ).fetchall()
+        return pd.DataFrame(rows, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
+
+    def data_version(self) -> str:
+        with self._lock, self._errors("reading the data version"):
+            generation = self._connection().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        return f"{self._store_id}-{generation}"
