@@ -125,3 +125,19 @@ def test_read_incidents_accepts_uploaded_bytes_with_source():
 def test_missing_file_is_not_found(tmp_path: Path):
     with pytest.raises(NotFoundError, match="does not exist"):
         read_incidents(tmp_path / "nope.csv")
+
+
+def test_source_column_of_a_canonical_export_is_kept(tmp_path):
+    from ward_geo.io.readers import read_incidents
+
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "incident_id,category,occurred_at,lon,lat,source\n"
+        "a,theft,2025-01-02 10:00,105.85,21.03,synthetic\n"
+        "b,theft,2025-01-02 11:00,105.85,21.03,\n",
+        encoding="utf-8",
+    )
+    frame = read_incidents(path)
+    assert frame.set_index("incident_id")["source"].to_dict() == {"a": "synthetic", "b": "export.csv"}
+    forced = read_incidents(path, source="upload-7")
+    assert set(forced["source"]) == {"upload-7"}

@@ -394,6 +394,18 @@ def _reference_boundaries(
     return boundaries, original
 
 
+def _row_sources(table: pd.DataFrame, idx: np.ndarray, default: str, forced: bool) -> np.ndarray:
+    """Per-row ``source``: a ``source`` column of the file (a canonical export) wins over the
+    file name, unless the caller named the source explicitly; empty values take the default."""
+    out = np.full(len(idx), default, dtype=object)
+    if forced or "source" not in table.columns:
+        return out
+    values = table["source"].iloc[idx].astype(object).to_numpy()
+    present = np.array([isinstance(v, str) and v.strip() != "" for v in values], dtype=bool)
+    out[present] = [v.strip() for v in values[present]]
+    return out
+
+
 def _generated_ids(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, source: str, mask: np.ndarray) -> np.ndarray:
     """Stable ids for rows in ``mask``: hash(source, row content as read, occurrence index)."""
     idx = np.flatnonzero(mask)
@@ -676,6 +688,7 @@ def _validate(
     """Turn a loaded table into canonical incidents, every problem in the report."""
     from ward_geo.settings import Settings, get_settings
 
+    explicit_source = source
     source = source or loaded.name
     table = loaded.table
     n = len(table)
@@ -809,7 +822,7 @@ def _validate(
             "time_precision": times.precision[idx],
             "severity": severity[idx],
             "description": description[idx],
-            "source": np.full(len(idx), source, dtype=object),
+            "source": _row_sources(table, idx, source, explicit_source is not None),
             "ward_id": np.full(len(idx), None, dtype=object),
         },
         geometry=shapely.points(x[idx], y[idx]) if len(idx) else gpd.GeoSeries([], crs=WGS84).values,
