@@ -48,3 +48,18 @@ def test_postgresql_url_selects_postgis(monkeypatch):
         assert isinstance(store, PostGISStore) and store.backend == "postgis"
         assert store.schema == "ward_geo"
         assert store.count() >= 0
+
+
+def test_filter_times_out_of_range_are_parameter_errors(tmp_path):
+    import datetime as dt
+
+    import pytest
+
+    from ward_geo.errors import ParameterError
+    from ward_geo.store.sqlite import SQLiteStore
+
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ParameterError, match="since"):
+            store.query(since=dt.datetime(1, 1, 1))
+        with pytest.raises(ParameterError, match="until"):
+            store.count(until="9999-12-31")

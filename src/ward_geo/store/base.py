@@ -743,8 +743,12 @@ def _time_us(name: str, value: Any, problems: list[str]) -> int | None:
     if ts is pd.NaT:
         problems.append(f"{name} is not a date or time: {value!r}")
         return None
-    if ts.tzinfo is None:
-        from ward_geo.settings import get_settings
+    try:
+        if ts.tzinfo is None:
+            from ward_geo.settings import get_settings
 
-        ts = ts.tz_localize(get_settings().timezone)
-    return int(ts.tz_convert("UTC").as_unit("ns").value // 1000)
+            ts = ts.tz_localize(get_settings().timezone)
+        return int(ts.tz_convert("UTC").as_unit("ns").value // 1000)
+    except (OverflowError, ValueError) as exc:  # OutOfBoundsDatetime is a ValueError
+        problems.append(f"{name} {value!r} is outside the supported years 1677–2262 ({exc})")
+        return None

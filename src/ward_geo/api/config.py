@@ -1,0 +1,179 @@
+"""Settings of the HTTP service.
+
+:class:`ApiSettings` extends the library :class:`~ward_geo.settings.Settings` (same
+``WARD_GEO_`` environment variables, so the service finds the same store as the CLI)
+with the service's own options. Unsafe combinations are refused with a message that
+names the setting and says what to change:
+
+``WARD_GEO_HOST`` (default ``127.0.0.1``)
+    Interface to bind. Binding anything but a loopback address requires at least one
+    active API key (``ward-geo keys create``), see :func:`check_deployment`.
+``WARD_GEO_PORT`` (default ``8000``)
+``WARD_GEO_MAX_UPLOAD_BYTES`` (default 64 MiB, at most 4 GiB)
+    Largest accepted ``POST /incidents`` body; larger bodies get 413 while streaming.
+``WARD_GEO_MAX_JSON_BYTES`` (default 64 KiB)
+    Largest accepted body of every other request.
+``WARD_GEO_CORS_ORIGINS`` (default empty: CORS off)
+    Comma-separated list of origins (``https://planner.example``) allowed to call the
+    service from a browser. ``*`` is accepted only without credentials.
+``WARD_GEO_CORS_ALLOW_CREDENTIALS`` (default false)
+``WARD_GEO_API_KEYS_FILE`` (default ``<data_dir>/api_keys.json``)
+    Where API key hashes are stored (never the keys themselves).
+``WARD_GEO_HOTSPOT_CACHE_SIZE`` / ``WARD_GEO_MAP_CACHE_SIZE`` / ``WARD_GEO_PLAN_CACHE_SIZE``
+    Number of cached responses kept per kind (least recently used dropped first).
+``WARD_GEO_COMPUTE_THREADS`` (default 2)
+    How many CPU-bound computations (hotspots, maps, plans) run at the same time.
+``WARD_GEO_LOG_LEVEL`` (default ``info``)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from ward_geo.errors import ConfigurationError
+from ward_geo.settings import Settings
+
+__all__ = ["ApiSettings", "check_deployment", "is_loopback_host"]
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+_MAX_UPLOAD_CEILING = 4 * 1024**3
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when ``host`` names only the local machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiSettings(Settings):
+    """Settings of ``ward-geo serve`` and :func:`ward_geo.api.app.create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="WARD_GEO_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(default=64 * 1024**2, gt=0)
+    max_json_bytes: int = Field(default=64 * 1024, gt=0)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    api_keys_file: Path | None = None
+    hotspot_cache_size: int = Field(default=256, ge=0)
+    map_cache_size: int = Field(default=16, ge=0)
+    plan_cache_size: int = Field(default=64, ge=0)
+    compute_threads: int = Field(default=2, ge=1, le=64)
+    log_level: str = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _valid_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"WARD_GEO_CORS_ORIGINS: {origin!r} is not an origin; expected scheme://host[:port] "
+                    "without a path, for example https://planner.example"
+                )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("WARD_GEO_LOG_LEVEL must be one of debug, info, warning, error")
+        return value
+
+    @field_validator("max_upload_bytes")
+    @classmethod
+    def _bounded_upload(cls, value: int) -> int:
+        if value > _MAX_UPLOAD_CEILING:
+            raise ValueError(
+                f"WARD_GEO_MAX_UPLOAD_BYTES={value} exceeds the ceiling of {_MAX_UPLOAD_CEILING} bytes; "
+                "split large imports into several requests or use `ward-geo ingest`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _safe_cors(self) -> ApiSettings:
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ValueError(
+                "unsafe configuration: WARD_GEO_CORS_ORIGINS='*' together with "
+                "WARD_GEO_CORS_ALLOW_CREDENTIALS=true would let any web site call the service with a "
+                "user's credentials; list the allowed origins explicitly or turn credentials off"
+            )
+        return self
+
+    @property
+    def resolved_api_keys_file(self) -> Path:
+        """Path of the API key store."""
+        return self.api_keys_file if self.api_keys_file is not None else self.data_dir / "api_keys.json"
+
+
+def check_deployment(settings: ApiSettings, *, active_keys: int) -> None:
+    """Refuse configurations that are unsafe to serve; raise ConfigurationError saying why.
+
+    Parameters
+    ----------
+    settings : ApiSettings
+        The service settings.
+    active_keys : int
+        Number of API keys that are not revoked.
+
+    Raises
+    ------
+    ConfigurationError
+        When the service would listen on a non-loopback interface without any API key
+        (every request would be refused and the operator has most likely forgotten to
+        provision keys), or when the key file is readable or writable by other users.
+    """
+    if not is_loopback_host(settings.host) and active_keys == 0:
+        raise ConfigurationError(
+            f"unsafe configuration: WARD_GEO_HOST={settings.host} exposes the service beyond this machine "
+            "but no API key exists; create one with `ward-geo keys create --role admin` first, or bind "
+            "127.0.0.1"
+        )
+    path = settings.resolved_api_keys_file
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o022:
+            raise ConfigurationError(
+                f"unsafe configuration: the API key file {path} is writable by other users "
+                f"(mode {mode:o}); run `chmod 600 {path}`"
+            )
+
+
+def load_api_settings(**overrides: object) -> ApiSettings:
+    """Read :class:`ApiSettings` from the environment (plus ``overrides``).
+
+    Raises
+    ------
+    ConfigurationError
+        With every invalid or unsafe setting named, instead of pydantic's ValidationError.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return ApiSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        reasons = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            reasons.append(f"{'WARD_GEO_' + where.upper() + ': ' if where else ''}{msg}")
+        raise ConfigurationError("; ".join(reasons), details={"errors": reasons}) from None

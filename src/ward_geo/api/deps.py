@@ -1,0 +1,141 @@
+"""Request dependencies: the service state, the store and authentication.
+
+Every data endpoint declares the role it needs with ``Depends(require("viewer"))``
+(or ``"analyst"`` / ``"admin"``). A request without a key gets 401, a key whose role is
+too weak gets 403. Keys are read from ``X-API-Key`` or ``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from ward_geo.api.cache import ResultCache
+from ward_geo.api.config import ApiSettings
+from ward_geo.api.keys import ROLES, KeyStore, role_allows
+from ward_geo.errors import AuthenticationError, PermissionDeniedError, StoreError, WardGeoError
+
+__all__ = ["ServiceState", "StoreProvider", "Principal", "get_state", "require", "api_key_header", "bearer"]
+
+
+class StoreProvider:
+    """One open store per worker thread (SQLite connections stay in their thread).
+
+    Parameters
+    ----------
+    settings : ApiSettings
+        Passed to :func:`ward_geo.store.open_store`.
+    """
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self.settings = settings
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        """The calling thread's store (opened on first use)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            from ward_geo.store import open_store
+
+            try:
+                store = open_store(self.settings)
+            except WardGeoError:
+                raise
+            except Exception as exc:  # the store's driver failed: report as unavailable
+                raise StoreError(f"the incident store cannot be opened: {exc}") from exc
+            self._local.store = store
+            with self._lock:
+                self._all.append(store)
+        return store
+
+    def close(self) -> None:
+        """Close every store opened by any thread."""
+        with self._lock:
+            stores, self._all = self._all, []
+        for store in stores:
+            try:
+                store.close()
+            except Exception:  # closing is best effort at shutdown
+                pass
+
+
+@dataclass
+class ServiceState:
+    """Everything the routes share, kept on ``app.state.ward_geo``."""
+
+    settings: ApiSettings
+    keys: KeyStore
+    stores: StoreProvider
+    hotspots: ResultCache[bytes]
+    maps: ResultCache[bytes]
+    plans: ResultCache[bytes]
+    collections: ResultCache[Any]
+    compute_limiter: anyio.CapacityLimiter
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    warm: bool = False
+
+    async def run(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking store work in a worker thread."""
+        return await anyio.to_thread.run_sync(func, *args)
+
+    async def compute(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run CPU-bound work in a worker thread, at most ``compute_threads`` at once."""
+        return await anyio.to_thread.run_sync(func, *args, limiter=self.compute_limiter)
+
+    def clear_caches(self) -> None:
+        """Forget every cached result (after an ingest)."""
+        for cache in (self.hotspots, self.maps, self.plans, self.collections):
+            cache.clear()
+
+
+async def get_state(request: Request) -> ServiceState:
+    """The service state of the running app (async: no worker-thread hop)."""
+    return request.app.state.ward_geo
+
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from `ward-geo keys create`.")
+bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    key_id: str
+    role: str
+
+    def allows(self, required: str) -> bool:
+        return role_allows(self.role, required)
+
+
+def require(role: str) -> Callable[..., Principal]:
+    """A dependency that authenticates the request and demands at least ``role``."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    async def dependency(
+        request: Request,
+        x_api_key: str | None = Depends(api_key_header),
+        authorization: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> Principal:
+        presented = x_api_key or (authorization.credentials if authorization is not None else None)
+        if not presented:
+            raise AuthenticationError(
+                "an API key is required: send it in the X-API-Key header or as 'Authorization: Bearer <key>'"
+            )
+        key = request.app.state.ward_geo.keys.verify(presented.strip())
+        request.state.key_id = key.key_id
+        if not role_allows(key.role, role):
+            raise PermissionDeniedError(f"this operation needs the {role!r} role; the key has role {key.role!r}")
+        return Principal(key_id=key.key_id, role=key.role)
+
+    dependency.__name__ = f"require_{role}"
+    return dependency

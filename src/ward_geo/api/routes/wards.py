@@ -1,0 +1,113 @@
+"""Patrol-planning endpoints: ward hotspots, ward maps, patrol plans (viewer role)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ward_geo.api import services
+from ward_geo.api.deps import Principal, ServiceState, get_state, require
+from ward_geo.api.ogc import GEOJSON
+from ward_geo.api.schemas import FeatureCollection, PatrolPlanRequest
+
+router = APIRouter(tags=["patrol planning"])
+
+WardId = Path(
+    pattern=services.WARD_ID_PATTERN,
+    max_length=100,
+    description="ward id from the wards collection, e.g. phuong-hoan-kiem",
+    examples=["phuong-hoan-kiem"],
+)
+_GEOJSON: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}, "description": "GeoJSON (RFC 7946)"}}
+
+
+def _conditional(request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    """``body`` with an ETag; 304 without a body when the client already holds it.
+
+    ``private, no-cache``: a client may keep the answer (never a shared cache) and
+    revalidates it with ``If-None-Match``, which costs a few bytes on a patrol tablet's
+    mobile link instead of the whole map.
+    """
+    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    out = {"ETag": tag, "Cache-Control": "private, no-cache", **(headers or {})}
+    given = request.headers.get("if-none-match", "")
+    if given.strip() == "*" or tag in {t.strip().removeprefix("W/") for t in given.split(",")}:
+        return Response(status_code=304, headers=out)
+    return Response(body, media_type=media_type, headers=out)
+
+
+@router.get(
+    "/wards/{ward_id}/hotspots",
+    response_model=FeatureCollection,
+    responses=_GEOJSON,
+    summary="Ranked hotspot polygons of a ward",
+)
+async def ward_hotspots(
+    request: Request,
+    ward_id: str = WardId,
+    category: list[str] | None = Query(None, description="category code(s), repeated or comma-separated"),
+    since: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
+    until: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
+    method: str = Query("dbscan", pattern="^(" + "|".join(services.HOTSPOT_METHODS) + ")$"),
+    eps: float | None = Query(None, gt=0, le=5000, description="neighbourhood radius in metres (default: from the data)"),
+    min_samples: int | None = Query(None, ge=1, le=1_000_000, description="core-point threshold (default: from the data)"),
+    principal: Principal = Depends(require("viewer")),
+    state: ServiceState = Depends(get_state),
+) -> Response:
+    window = services.parse_time_bounds(since, until)
+    query = services.HotspotQuery(
+        ward_id=ward_id,
+        method=method,
+        categories=services.parse_categories(category),
+        since=window.start,
+        until=window.end,
+        eps=eps,
+        min_samples=min_samples,
+    )
+    body = await services.ward_hotspots(state, query)
+    return _conditional(request, body, GEOJSON)
+
+
+@router.get(
+    "/maps/{ward_id}.html",
+    response_class=HTMLResponse,
+    summary="Offline HTML map of a ward (incident points only for analysts)",
+)
+async def ward_map(
+    request: Request,
+    ward_id: str = WardId,
+    principal: Principal = Depends(require("viewer")),
+    state: ServiceState = Depends(get_state),
+) -> Response:
+    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"))
+    return _conditional(request, body, "text/html; charset=utf-8", {"Content-Security-Policy": _map_csp(state)})
+
+
+def _map_csp(state: ServiceState) -> str:
+    """The map page may load nothing from the network except the configured tile server."""
+    images = "'self' data: blob:"
+    tile_url = state.settings.tile_url
+    if tile_url:
+        parts = urlsplit(tile_url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            images += f" {parts.scheme}://{parts.netloc}"
+    return f"default-src 'self' 'unsafe-inline' data: blob:; img-src {images}; connect-src 'none'"
+
+
+@router.post(
+    "/patrol-plans",
+    response_model=FeatureCollection,
+    responses=_GEOJSON,
+    summary="Plan patrol routes for a ward and shift",
+)
+async def patrol_plans(
+    request: PatrolPlanRequest,
+    principal: Principal = Depends(require("viewer")),
+    state: ServiceState = Depends(get_state),
+) -> Response:
+    body = await services.patrol_plan(state, request.model_dump())
+    return Response(body, media_type=GEOJSON)
