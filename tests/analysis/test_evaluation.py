@@ -185,3 +185,26 @@ def test_backtest_plot_and_json(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     out = res.to_json(tmp_path / "bt.json")
     assert "NaN" not in out.read_text()
+
+
+def test_find_hotspots_tune_picks_by_backtest_and_reports():
+    from ward_geo.analysis.hotspots import find_hotspots
+
+    rng = np.random.default_rng(5)
+    n = 1600
+    times = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 600, n), unit="D")
+    xy = np.vstack([rng.normal([500300, 2300300], 30, size=(n // 2, 2)),
+                    rng.uniform([500000, 2300000], [501500, 2301500], size=(n - n // 2, 2))])
+    inc = _incidents(times, xy)
+    ward = gpd.GeoDataFrame({"ward_id": ["w"], "name": ["W"]},
+                            geometry=[box(500000, 2300000, 501500, 2301500)], crs="EPSG:32648").to_crs(4326)
+    spots = find_hotspots(inc, ward, since="2025-06-01", until="2025-08-24", tune=True)
+    tuning = spots.attrs["params"]["tuning"]
+    assert tuning["method"] in {"kde", "dbscan", "gistar"}
+    assert tuning["folds"] >= 1 and len(tuning["candidates"]) == 13
+    assert tuning["pai_median"] == max(c["pai_median"] for c in tuning["candidates"] if c["pai_median"] is not None)
+    assert spots.attrs["params"]["method"] == tuning["method"]
+    assert "backtest folds" in spots.attrs["params"]["reason"]
+    assert len(spots) >= 1
+    with pytest.raises(ParameterError, match="needs since"):
+        find_hotspots(inc, ward, tune=True)

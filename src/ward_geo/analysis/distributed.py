@@ -1,0 +1,1277 @@
+"""Distributed hotspot detection on Dask: exact DBSCAN over partitioned GeoParquet.
+
+The incidents stay on the Dask workers from the moment they are read
+(:func:`dask_geopandas.read_parquet` on a folder or glob of GeoParquet files, or
+:func:`dask_geopandas.from_geopandas` for a table in memory); the driver only sees a few
+numbers per partition, the small table of clusters that meet across tiles, and the
+results asked for.
+
+Algorithm (the result equals :class:`ward_geo.analysis.dbscan.DBSCAN` on the union of the
+partitions, label for label)
+---------------------------------------------------------------------------------------
+0. **Scan** each partition (in parallel): row count after the filters, lon/lat extent
+   (which fixes the metric CRS exactly as :func:`ward_geo.projection.metric_crs_for`
+   does for the whole table) and every geometry problem, raised once for all partitions.
+1. **Prepare** each partition: metric ``x, y`` (the same one pyproj call per point as the
+   single-machine path), a global id ``gid = partition << 40 | row`` whose order is the
+   row order of the union, and the attributes the statistics need. Persisted on workers.
+2. **Tile**: the metric extent is cut into square tiles of side ``T`` (at least
+   ``8 * eps``). Every point is *owned* by the tile holding it and copied, as a *halo*
+   point, to every other tile whose square lies within ``2 * eps`` (plus a margin of a
+   micrometre) of it. Tiles are packed into groups of about equal work and the rows are
+   moved to their group with a Dask shuffle (``set_index`` on the group with fixed
+   divisions), so one group is one partition.
+3. **Cluster each tile** (one Dask task per group): core flags with ward_geo's grid
+   kernels on tile + halo. A point within ``eps`` of the tile has its whole
+   neighbourhood inside the ``2 * eps`` halo, so its flag is exact; farther halo points
+   can only be under-counted, never promoted, so every flagged point is truly core. Core
+   points of tile + halo are joined into local components with the single-machine
+   union-find. Every core-core edge ``(p, q)`` is seen whole by the tile owning ``p``.
+4. **Merge** (driver, small): a core point that appears in several tiles (as owner and
+   as halo) joins their local components; connected components over these links give
+   the clusters, numbered by their smallest core ``gid`` — the single-machine rule.
+5. **Label** each tile's own points (one task per group): core points take their
+   cluster, border points the smallest cluster among their core neighbours (all within
+   ``eps``, so all with exact flags and labels), the rest are noise.
+
+Per-ward and per-cluster statistics are Dask group-by aggregations over the labelled
+rows (:meth:`DaskDBSCANResult.ward_stats`, :meth:`DaskDBSCANResult.cluster_stats`);
+:func:`find_hotspots_dask` (also reached as ``find_hotspots(..., engine="dask")``)
+returns the same hotspot table as the single-machine :func:`ward_geo.analysis.hotspots.find_hotspots`.
+For points already in memory as an array, :class:`ward_geo.analysis.dbscan_dask.DistributedDBSCAN`
+is the lighter tool.
+
+The cluster is the ``client`` passed in, else the scheduler at ``settings.dask_scheduler``
+(``WARD_GEO_DASK_SCHEDULER``), else a :class:`distributed.LocalCluster` of two worker
+processes with a memory limit (see :func:`dask_client`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob as _glob
+import math
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ward_geo.categories import CATEGORY_CODES
+from ward_geo.errors import InputError, ParameterError
+from ward_geo.schema import WGS84
+
+__all__ = [
+    "DaskDBSCANResult",
+    "TileLayout",
+    "dask_client",
+    "dask_dbscan",
+    "find_hotspots_dask",
+    "read_incident_partitions",
+]
+
+#: Bits of the global id that hold the row inside its partition (``gid = part << 40 | row``).
+ROW_BITS = 40
+_ROW_MASK = (1 << ROW_BITS) - 1
+#: Bits of a node id that hold the local component inside its tile.
+_NODE_BITS = 32
+#: Rows per partition when a table in memory is split for the workers.
+DEFAULT_PARTITION_ROWS = 500_000
+#: Target rows (own + halo) per tile group (one Dask task each).
+DEFAULT_GROUP_ROWS = 1_500_000
+#: Columns read from GeoParquet when present.
+_READ_COLUMNS = ("incident_id", "category", "occurred_at", "time_precision", "severity", "ward_id", "geometry")
+_MAX_PROBLEMS = 100
+
+
+# ------------------------------------------------------------------ cluster
+
+
+def _require_dask() -> None:
+    """Raise a clear error when the optional Dask dependencies are missing."""
+    from importlib.util import find_spec
+
+    from ward_geo.errors import ConfigurationError
+
+    missing = [m for m in ("dask", "distributed", "dask_geopandas") if find_spec(m) is None]
+    if missing:
+        raise ConfigurationError(
+            f"engine='dask' needs {', '.join(missing)}: install the extra with "
+            "pip install 'ward_geo[distributed]'"
+        )
+
+
+@contextlib.contextmanager
+def dask_client(
+    client: Any = None,
+    *,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    memory_limit: str = "4GB",
+    processes: bool = True,
+) -> Iterator[Any]:
+    """Yield a Dask client: ``client`` itself, else a new one (closed afterwards).
+
+    A new client connects to ``scheduler``, else to ``settings.dask_scheduler``
+    (``WARD_GEO_DASK_SCHEDULER``), else starts a :class:`distributed.LocalCluster` of
+    ``n_workers`` single-threaded workers with ``memory_limit`` each (see
+    :func:`ward_geo.analysis.dbscan_dask.open_client`).
+
+    Raises
+    ------
+    ConfigurationError
+        When a scheduler address is set but cannot be reached.
+    """
+    if client is not None:
+        yield client
+        return
+    from ward_geo.analysis.dbscan_dask import open_client
+
+    opened = open_client(scheduler, n_workers=n_workers, memory_limit=memory_limit, processes=processes)
+    try:
+        yield opened
+    finally:
+        cluster = getattr(opened, "cluster", None)
+        opened.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ------------------------------------------------------------------ input
+
+
+def read_incident_partitions(source: Any, *, npartitions: int | None = None) -> Any:
+    """Incidents as a ``dask_geopandas.GeoDataFrame`` (row order = the union's order).
+
+    Parameters
+    ----------
+    source : str, Path, list of paths, GeoDataFrame or dask_geopandas.GeoDataFrame
+        A GeoParquet file, a folder of GeoParquet files (``part.*.parquet``, as written by
+        :func:`ward_geo.synth.write_large_geoparquet`), a glob such as
+        ``"incidents/*.parquet"``, a list of files, a table in memory (split into
+        ``npartitions`` pieces, rows kept in order) or a Dask frame (used as is).
+    npartitions : int, optional
+        Pieces for a table in memory (default: one per 500,000 rows).
+
+    Raises
+    ------
+    InputError
+        When no file matches, or the files are not GeoParquet incident tables.
+    """
+    import dask_geopandas
+
+    if isinstance(source, dask_geopandas.GeoDataFrame):
+        return source
+    if isinstance(source, gpd.GeoDataFrame):
+        if npartitions is None:
+            npartitions = max(1, math.ceil(len(source) / DEFAULT_PARTITION_ROWS))
+        if isinstance(npartitions, bool) or not isinstance(npartitions, int) or npartitions < 1:
+            raise ParameterError(f"npartitions must be an integer >= 1, got {npartitions!r}")
+        frame = source.reset_index(drop=True)
+        return dask_geopandas.from_geopandas(frame, npartitions=min(npartitions, max(1, len(frame))), sort=False)
+    files = _parquet_files(source)
+    try:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(files[0]).names
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a parquet file"
+        raise InputError(f"{files[0]} is not a readable GeoParquet file: {exc}") from None
+    if "geometry" not in names:
+        raise InputError(f"{files[0]} has no 'geometry' column; expected a GeoParquet incident table")
+    columns = [c for c in _READ_COLUMNS if c in names]
+    try:
+        return dask_geopandas.read_parquet(files, columns=columns)
+    except (ValueError, TypeError, OSError) as exc:
+        raise InputError(f"cannot read the GeoParquet files ({files[0]} ...): {exc}") from None
+
+
+def _parquet_files(source: Any) -> list[str]:
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(str(p) for p in path.iterdir() if p.suffix == ".parquet" and p.is_file())
+            files.sort(key=_natural_key)
+            where = f"folder {text}"
+        elif any(ch in text for ch in "*?["):
+            files = sorted(_glob.glob(text), key=_natural_key)
+            where = f"pattern {text!r}"
+        else:
+            files = [text] if path.is_file() else []
+            where = f"path {text}"
+    elif isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+        files = [os.fspath(p) for p in source]
+        missing = [p for p in files if not Path(p).is_file()]
+        if missing:
+            raise InputError(f"{len(missing)} GeoParquet file(s) do not exist: {', '.join(missing[:5])}")
+        where = "list"
+    else:
+        raise InputError(
+            "incidents for engine='dask' must be a GeoDataFrame, a dask_geopandas frame, or a "
+            f"GeoParquet file, folder, glob or list of files; got {type(source).__name__}"
+        )
+    if not files:
+        raise InputError(f"no GeoParquet files found for {where}")
+    return files
+
+
+def _natural_key(name: str) -> tuple:
+    """Sort ``part.10`` after ``part.9`` (the order dask and the writer use)."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", Path(name).name))
+
+
+# ------------------------------------------------------------------ worker-side steps
+
+
+@dataclass(frozen=True)
+class _Filters:
+    categories: tuple[str, ...] | None = None
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    ward_ids: tuple[str, ...] | None = None
+    boundaries: gpd.GeoDataFrame | None = None  # wards for assigning ward_id (input CRS)
+
+
+def _select(part: gpd.GeoDataFrame, filters: _Filters) -> gpd.GeoDataFrame:
+    """The rows of one partition that pass the filters (ward_id filled from boundaries)."""
+    part = part.reset_index(drop=True)
+    keep = np.ones(len(part), dtype=bool)
+    if filters.categories is not None:
+        keep &= part["category"].isin(filters.categories).to_numpy(dtype=bool)
+    if filters.since is not None or filters.until is not None:
+        t = pd.to_datetime(part["occurred_at"], utc=True)
+        if filters.since is not None:
+            keep &= (t >= filters.since).to_numpy(dtype=bool, na_value=False)
+        if filters.until is not None:
+            keep &= (t < filters.until).to_numpy(dtype=bool, na_value=False)
+    if not keep.all():
+        part = part.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    if filters.boundaries is not None and len(part) and (
+        "ward_id" not in part.columns or part["ward_id"].isna().all()
+    ):
+        from ward_geo.io.readers import assign_wards
+
+        # only the geometry goes through the join (assign_wards copies its input)
+        located = assign_wards(gpd.GeoDataFrame(geometry=part.geometry.values, crs=part.crs), filters.boundaries)
+        part = part.assign(ward_id=located["ward_id"].to_numpy(dtype=object))
+    if filters.ward_ids is not None:
+        if "ward_id" not in part.columns:
+            return part.iloc[:0]
+        inside = part["ward_id"].isin(filters.ward_ids).to_numpy(dtype=bool)
+        if not inside.all():
+            part = part.iloc[np.flatnonzero(inside)].reset_index(drop=True)
+    return part
+
+
+def _problems(sel: gpd.GeoDataFrame, index: int) -> tuple[list[tuple[int, int, str, str]], int]:
+    """Rows of a selected partition that cannot be clustered (capped list, total)."""
+    problems: list[tuple[int, int, str, str]] = []
+    geoms = sel.geometry.values
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for r in np.flatnonzero(bad)[:_MAX_PROBLEMS]:
+        problems.append((index, int(r), "geometry", "missing or empty; expected a Point"))
+    total = int(bad.sum())
+    wrong = (~bad) & (shapely.get_type_id(geoms) != 0)
+    for r in np.flatnonzero(wrong)[: max(0, _MAX_PROBLEMS - len(problems))]:
+        problems.append((index, int(r), "geometry", f"is a {geoms[r].geom_type}, not a Point"))
+    total += int(wrong.sum())
+    if total == 0 and len(sel):
+        xy = shapely.get_coordinates(geoms)
+        nonfinite = ~np.isfinite(xy).all(axis=1)
+        for r in np.flatnonzero(nonfinite)[:_MAX_PROBLEMS]:
+            problems.append((index, int(r), "geometry", "has NaN or infinite coordinates"))
+        total += int(nonfinite.sum())
+    if len(sel) and sel.crs is None:
+        problems.append((index, -1, "crs", "the partition has no CRS; declare one (for example EPSG:4326)"))
+        total += 1
+    return problems, total
+
+
+def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read one partition once: its selected rows as plain columns, and a summary.
+
+    The frame holds ``gid``, the source-CRS coordinates ``sx``/``sy``, ``score``
+    (category weight x severity), ``ward`` (categorical ward id), ``cat`` (index into
+    ``CATEGORY_CODES``, -1 other) and ``t`` (UTC); the summary the row count, the lon/lat
+    extent, the ward ids and every problem.
+    """
+    from ward_geo.analysis.hotspots import _weights
+
+    summary: dict[str, Any] = {"index": index, "n": 0, "bounds": None, "crs": None, "problems": [],
+                               "n_problems": 0, "wards": []}
+    missing = [c for c in ("category", "occurred_at") if c not in part.columns]
+    if missing:
+        why = f"has no column(s) {', '.join(missing)} (expected a canonical incident table)"
+        summary.update(problems=[(index, -1, "columns", why)], n_problems=1)
+        return pd.DataFrame(), summary
+    sel = _select(part, filters)
+    problems, total = _problems(sel, index)
+    summary.update(problems=problems, n_problems=total)
+    if total:
+        return pd.DataFrame(), summary
+    n = len(sel)
+    xy = shapely.get_coordinates(sel.geometry.values)
+    cat_index = {c: i for i, c in enumerate(CATEGORY_CODES)}
+    ward = (sel["ward_id"] if "ward_id" in sel.columns else pd.Series([None] * n, dtype=object))
+    ward = ward.astype(object).where(ward.notna(), None).astype("category")
+    t = pd.to_datetime(sel["occurred_at"], utc=True)
+    frame = pd.DataFrame({
+        "gid": (np.int64(index) << ROW_BITS) | np.arange(n, dtype=np.int64),
+        "sx": xy[:, 0], "sy": xy[:, 1],
+        "score": np.asarray(_weights(sel) if n else np.empty(0), dtype=np.float64),
+        "ward": ward.to_numpy(),
+        "cat": sel["category"].map(cat_index).fillna(-1).to_numpy(dtype=np.int16),
+        "t": t.dt.tz_localize(None).astype("datetime64[ns]").to_numpy(),
+    })
+    frame["ward"] = frame["ward"].astype("category")
+    if n:
+        lonlat = xy if sel.crs.equals(WGS84) else shapely.get_coordinates(sel.geometry.to_crs(WGS84).values)
+        summary["bounds"] = (float(lonlat[:, 0].min()), float(lonlat[:, 1].min()),
+                             float(lonlat[:, 0].max()), float(lonlat[:, 1].max()))
+        summary["crs"] = sel.crs.to_wkt()
+    summary["n"] = n
+    summary["wards"] = sorted(str(w) for w in frame["ward"].cat.categories)
+    return frame, summary
+
+
+def _project(frame: pd.DataFrame, src_wkt: str | None, metric_wkt: str, weighted: bool,
+             ward_codes: dict[str, int]) -> pd.DataFrame:
+    """Metric coordinates (one pyproj call, as the single-machine path) and integer codes."""
+    from pyproj import CRS, Transformer
+
+    n = len(frame)
+    if n:
+        transformer = Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(metric_wkt), always_xy=True)
+        x, y = transformer.transform(frame["sx"].to_numpy(), frame["sy"].to_numpy())
+    else:
+        x = y = np.empty(0)
+    out = {"gid": frame["gid"].to_numpy(dtype=np.int64) if n else np.empty(0, np.int64),
+           "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+           "score": frame["score"].to_numpy(dtype=np.float64) if n else np.empty(0)}
+    if weighted:
+        out["w"] = out["score"]
+    if n:
+        cats = frame["ward"].cat.categories
+        table = np.array([ward_codes.get(str(c), -1) for c in cats] + [-1], dtype=np.int32)
+        codes = frame["ward"].cat.codes.to_numpy()
+        out["ward"] = table[np.where(codes < 0, len(cats), codes)]
+        out["cat"] = frame["cat"].to_numpy(dtype=np.int16)
+        out["t"] = frame["t"].to_numpy(dtype="datetime64[ns]")
+    else:
+        out.update(ward=np.empty(0, np.int32), cat=np.empty(0, np.int16), t=np.empty(0, "datetime64[ns]"))
+    return pd.DataFrame(out)
+
+
+def _extent(frame: pd.DataFrame) -> tuple[float, float, float, float, int]:
+    if len(frame) == 0:
+        return (math.inf, math.inf, -math.inf, -math.inf, 0)
+    return (float(frame["x"].min()), float(frame["y"].min()), float(frame["x"].max()),
+            float(frame["y"].max()), int(len(frame)))
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """Square tiles over the metric extent, and the group (Dask partition) of each tile.
+
+    Attributes
+    ----------
+    xmin, ymin : float
+        Origin of the tile grid (the data's lower-left corner, metres).
+    side : float
+        Tile side in metres.
+    nx, ny : int
+        Tiles along x and y; tile ``ix * ny + iy``.
+    halo : float
+        Halo width (``2 * eps`` plus a micrometre and a relative margin).
+    group_of_tile : ndarray of int64
+        Group of every tile (``-1`` for tiles without points).
+    n_groups : int
+        Number of groups.
+    """
+
+    xmin: float
+    ymin: float
+    side: float
+    nx: int
+    ny: int
+    halo: float
+    group_of_tile: np.ndarray = field(repr=False)
+    n_groups: int = 1
+
+    def home(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tile column and row owning each point."""
+        ix = np.floor((x - self.xmin) / self.side).astype(np.int64)
+        iy = np.floor((y - self.ymin) / self.side).astype(np.int64)
+        return np.clip(ix, 0, self.nx - 1), np.clip(iy, 0, self.ny - 1)
+
+    def reach(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """First and last tile column and row whose tile + halo holds each point.
+
+        Every operation is monotone under IEEE rounding, so a point ``p`` within ``2 * eps``
+        of ``q`` has ``q``'s range covering ``p``'s home tile: the halo exceeds ``2 * eps``
+        by far more than the rounding of ``x - xmin``.
+        """
+        u = x - self.xmin
+        v = y - self.ymin
+        x0 = np.floor((u - self.halo) / self.side).astype(np.int64)
+        x1 = np.floor((u + self.halo) / self.side).astype(np.int64)
+        y0 = np.floor((v - self.halo) / self.side).astype(np.int64)
+        y1 = np.floor((v + self.halo) / self.side).astype(np.int64)
+        return (np.clip(x0, 0, self.nx - 1), np.clip(x1, 0, self.nx - 1),
+                np.clip(y0, 0, self.ny - 1), np.clip(y1, 0, self.ny - 1))
+
+
+def _tile_counts(frame: pd.DataFrame, layout: TileLayout) -> np.ndarray:
+    """Rows (own + halo) each tile receives from this partition."""
+    size = layout.nx * layout.ny
+    counts = np.zeros(size, dtype=np.int64)
+    if len(frame) == 0:
+        return counts
+    x0, x1, y0, y1 = layout.reach(frame["x"].to_numpy(), frame["y"].to_numpy())
+    for ox in range(int((x1 - x0).max()) + 1):
+        for oy in range(int((y1 - y0).max()) + 1):
+            m = (x0 + ox <= x1) & (y0 + oy <= y1)
+            counts += np.bincount((x0[m] + ox) * layout.ny + (y0[m] + oy), minlength=size)
+    return counts
+
+
+def _expand(frame: pd.DataFrame, layout: TileLayout) -> pd.DataFrame:
+    """One row per (point, tile whose tile + halo holds it), with its group."""
+    x = frame["x"].to_numpy()
+    y = frame["y"].to_numpy()
+    hx, hy = layout.home(x, y)
+    home = hx * layout.ny + hy
+    x0, x1, y0, y1 = layout.reach(x, y)
+    shared = (x0 != x1) | (y0 != y1)
+    pieces = []
+    span_x = int((x1 - x0).max()) + 1 if len(frame) else 1
+    span_y = int((y1 - y0).max()) + 1 if len(frame) else 1
+    for ox in range(span_x):
+        for oy in range(span_y):
+            m = (x0 + ox <= x1) & (y0 + oy <= y1)
+            idx = np.flatnonzero(m)
+            if idx.size == 0 and pieces:
+                continue
+            tile = (x0[idx] + ox) * layout.ny + (y0[idx] + oy)
+            piece = frame.iloc[idx].reset_index(drop=True)
+            piece.insert(0, "tile", tile)
+            piece.insert(0, "group", layout.group_of_tile[tile])
+            piece["own"] = tile == home[idx]
+            piece["shared"] = shared[idx]
+            pieces.append(piece)
+    return pd.concat(pieces, ignore_index=True)
+
+
+@contextlib.contextmanager
+def _numba_threads(n: int) -> Iterator[None]:
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _tile_slices(tiles: np.ndarray) -> list[tuple[int, int, int]]:
+    """(tile, start, stop) of the runs of a sorted tile column."""
+    if tiles.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(tiles)) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [tiles.size]])
+    return [(int(tiles[s]), int(s), int(e)) for s, e in zip(starts, stops, strict=True)]
+
+
+def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads: int):
+    """Core flags and local components of every tile of one group.
+
+    Returns the group's rows (sorted by tile, with ``core`` and ``node``), the links
+    (``gid``, ``node``) of core points that appear in more than one tile, and every
+    node with the smallest ``gid`` of its own core points.
+    """
+    from ward_geo.analysis._grid import _cell_boxes, build_grid
+    from ward_geo.analysis.dbscan import _connect_cores, _core_boxes, _core_flags, _core_tables
+
+    frame = frame.reset_index(drop=True)
+    order = np.argsort(frame["tile"].to_numpy(), kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)
+    n = len(frame)
+    core = np.zeros(n, dtype=bool)
+    node = np.full(n, -1, dtype=np.int64)
+    xs_all = frame["x"].to_numpy()
+    ys_all = frame["y"].to_numpy()
+    ws_all = frame["w"].to_numpy() if "w" in frame.columns else None
+    own_all = frame["own"].to_numpy()
+    gid_all = frame["gid"].to_numpy()
+    eps2 = eps * eps
+    node_ids: list[np.ndarray] = []
+    node_min: list[np.ndarray] = []
+    with _numba_threads(threads):
+        for tile, s, e in _tile_slices(frame["tile"].to_numpy()):
+            x = np.ascontiguousarray(xs_all[s:e])
+            y = np.ascontiguousarray(ys_all[s:e])
+            w = np.ascontiguousarray(ws_all[s:e]) if ws_all is not None else np.ones(e - s)
+            grid = build_grid(x, y, eps)
+            wsorted = w[grid.order]
+            bx0, bx1, by0, by1, cw, full = _cell_boxes(grid.xs, grid.ys, wsorted, grid.start, eps2)
+            flags = _core_flags(grid.xs, grid.ys, wsorted, grid.start, grid.nbr_ptr, grid.nbr,
+                                bx0, bx1, by0, by1, cw, full, eps2, float(min_samples))
+            cptr, cpos = _core_tables(flags, grid.start)
+            if cpos.size == 0:
+                continue
+            cx = grid.xs[cpos]
+            cy = grid.ys[cpos]
+            kx0, kx1, ky0, ky1 = _core_boxes(cx, cy, cptr)
+            root = _connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
+            local = grid.order[cpos]  # tile-local row of each core point
+            rows = s + local
+            core[rows] = True
+            ids = (np.int64(tile) << _NODE_BITS) | root.astype(np.int64)
+            node[rows] = ids
+            uniq, inv = np.unique(root, return_inverse=True)
+            mins = np.full(uniq.size, np.iinfo(np.int64).max, dtype=np.int64)
+            owned = own_all[rows]
+            np.minimum.at(mins, inv[owned], gid_all[rows][owned])
+            node_ids.append((np.int64(tile) << _NODE_BITS) | uniq.astype(np.int64))
+            node_min.append(mins)
+    frame["core"] = core
+    frame["node"] = node
+    linked = core & (~own_all | frame["shared"].to_numpy())
+    links = pd.DataFrame({"gid": gid_all[linked], "node": node[linked]})
+    nodes = pd.DataFrame({
+        "node": np.concatenate(node_ids) if node_ids else np.empty(0, np.int64),
+        "min_gid": np.concatenate(node_min) if node_min else np.empty(0, np.int64),
+    })
+    return frame, links, nodes
+
+
+def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.ndarray, eps: float,
+                 threads: int) -> pd.DataFrame:
+    """Labels of the own points of every tile of one group (given each node's cluster)."""
+    from ward_geo.analysis._grid import _cell_boxes, build_grid
+    from ward_geo.analysis.dbscan import _core_boxes, _core_tables, _label_points, _scatter
+
+    n = len(frame)
+    labels = np.full(n, -1, dtype=np.int64)
+    core_all = frame["core"].to_numpy()
+    node_all = frame["node"].to_numpy()
+    xs_all = frame["x"].to_numpy()
+    ys_all = frame["y"].to_numpy()
+    eps2 = eps * eps
+    with _numba_threads(threads):
+        for _tile, s, e in _tile_slices(frame["tile"].to_numpy()):
+            core = core_all[s:e]
+            if not core.any():
+                continue
+            x = np.ascontiguousarray(xs_all[s:e])
+            y = np.ascontiguousarray(ys_all[s:e])
+            clabel = np.full(e - s, -1, dtype=np.int64)
+            clabel[core] = node_labels[np.searchsorted(node_keys, node_all[s:e][core])]
+            grid = build_grid(x, y, eps)
+            *_, full = _cell_boxes(grid.xs, grid.ys, np.ones(e - s), grid.start, eps2)
+            core_sorted = core[grid.order]
+            cptr, cpos = _core_tables(core_sorted, grid.start)
+            cx = grid.xs[cpos]
+            cy = grid.ys[cpos]
+            kx0, kx1, ky0, ky1 = _core_boxes(cx, cy, cptr)
+            clab = clabel[grid.order[cpos]]
+            lab_sorted = _label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy, clab, full,
+                                       grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
+            labels[s:e] = _scatter(lab_sorted, grid.order)
+    own = frame["own"].to_numpy()
+    keep = [c for c in ("gid", "x", "y", "score", "ward", "cat", "t") if c in frame.columns]
+    out = frame.loc[own, keep].reset_index(drop=True)
+    out["label"] = labels[own]
+    out["core"] = core_all[own]
+    return out
+
+
+def _label_partition(part: gpd.GeoDataFrame, index: int, filters: _Filters, labels: np.ndarray) -> gpd.GeoDataFrame:
+    """The selected rows of one partition that belong to a cluster, with their label."""
+    sel = _select(part, filters)
+    keep = np.flatnonzero(labels >= 0)
+    out = sel.iloc[keep].reset_index(drop=True)
+    out["_label"] = labels[keep]
+    return out
+
+
+# ------------------------------------------------------------------ driver
+
+
+def _merge(links: list[pd.DataFrame], nodes: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cluster label of every node: components over shared core points, numbered by min gid."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    node_tab = pd.concat(nodes, ignore_index=True) if nodes else pd.DataFrame({"node": [], "min_gid": []})
+    keys = node_tab["node"].to_numpy(dtype=np.int64)
+    order = np.argsort(keys)
+    keys = keys[order]
+    min_gid = node_tab["min_gid"].to_numpy(dtype=np.int64)[order]
+    m = keys.size
+    if m == 0:
+        return keys, np.empty(0, dtype=np.int64), 0
+    link_tab = pd.concat(links, ignore_index=True) if links else pd.DataFrame({"gid": [], "node": []})
+    g = link_tab["gid"].to_numpy(dtype=np.int64)
+    nd = np.searchsorted(keys, link_tab["node"].to_numpy(dtype=np.int64))
+    srt = np.lexsort((nd, g))
+    g, nd = g[srt], nd[srt]
+    same = g[1:] == g[:-1]
+    rows, cols = nd[1:][same], nd[:-1][same]
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(m, m))
+    k, comp = connected_components(graph, directed=False)
+    comp_min = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(comp_min, comp, min_gid)
+    if (comp_min == np.iinfo(np.int64).max).any():  # pragma: no cover - a broken invariant
+        raise RuntimeError("a cluster without an owned core point: the tile halos are too narrow")
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.argsort(comp_min, kind="stable")] = np.arange(k)
+    return keys, rank[comp], k
+
+
+@dataclass
+class DaskDBSCANResult:
+    """Outcome of :func:`dask_dbscan`: labelled rows on the workers plus summaries.
+
+    Attributes
+    ----------
+    labelled : dask.dataframe.DataFrame
+        One row per selected incident (persisted on the workers): ``gid``, metric ``x``,
+        ``y``, ``score`` (category weight x severity), ``ward`` (index into
+        ``ward_ids``, -1 none), ``cat`` (index into ``CATEGORY_CODES``, -1 other),
+        ``t`` (UTC), ``label`` (-1 noise) and ``core``.
+    partition_sizes : ndarray of int64
+        Selected rows per input partition; the union's row ``offsets[p] + r`` has
+        ``gid = p << 40 | r``.
+    n, n_clusters, n_core : int
+    eps, min_samples : float, int
+    crs : pyproj.CRS
+        Metric CRS of ``x``/``y``.
+    ward_ids : list of str
+    n_tiles, n_groups : int
+        Occupied tiles, and tile groups (Dask tasks per step).
+    tile_side : float
+        Metres.
+    halo_fraction : float
+        Halo rows per own row.
+    timings_s : dict
+        Wall-clock seconds per step.
+    """
+
+    labelled: Any
+    partition_sizes: np.ndarray
+    n: int
+    n_clusters: int
+    n_core: int
+    eps: float
+    min_samples: float
+    crs: Any
+    ward_ids: list[str]
+    n_tiles: int
+    n_groups: int
+    tile_side: float
+    halo_fraction: float
+    timings_s: dict[str, float]
+    client: Any = field(repr=False, default=None)
+    _futures: Any = field(repr=False, default=None)
+
+    def _ordered(self, columns: list[str]) -> pd.DataFrame:
+        parts = self.labelled[["gid", *columns]].compute()
+        gid = parts["gid"].to_numpy()
+        offsets = np.concatenate([[0], np.cumsum(self.partition_sizes)])
+        pos = offsets[gid >> ROW_BITS] + (gid & _ROW_MASK)
+        out = parts.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+        return out
+
+    def labels(self) -> np.ndarray:
+        """Cluster label of every row of the union, in its row order (gathered on the driver)."""
+        return self._ordered(["label"])["label"].to_numpy(dtype=np.int64)
+
+    def labels_and_core(self) -> tuple[np.ndarray, np.ndarray]:
+        """``labels`` and the sorted indices of the core points (like ``core_sample_indices_``)."""
+        frame = self._ordered(["label", "core"])
+        return frame["label"].to_numpy(dtype=np.int64), np.flatnonzero(frame["core"].to_numpy(dtype=bool))
+
+    def cluster_stats(self) -> pd.DataFrame:
+        """Per-cluster statistics computed on the workers (Dask group-by).
+
+        Columns: ``label``, ``n_incidents``, ``n_core``, ``weighted_score``, ``x_min``,
+        ``y_min``, ``x_max``, ``y_max``, ``x_mean``, ``y_mean`` (metric CRS), ``first_seen``,
+        ``last_seen`` (UTC), sorted by label.
+        """
+        members = self.labelled[self.labelled["label"] >= 0]
+        agg = members.groupby("label").agg(
+            n_incidents=("gid", "count"),
+            n_core=("core", "sum"),
+            weighted_score=("score", "sum"),
+            x_min=("x", "min"),
+            y_min=("y", "min"),
+            x_max=("x", "max"),
+            y_max=("y", "max"),
+            x_mean=("x", "mean"),
+            y_mean=("y", "mean"),
+            first_seen=("t", "min"),
+            last_seen=("t", "max"),
+        ).compute()
+        agg = agg.sort_index().reset_index()
+        agg["n_core"] = agg["n_core"].astype(np.int64)
+        for col in ("first_seen", "last_seen"):
+            agg[col] = pd.to_datetime(agg[col]).dt.tz_localize("UTC")
+        return agg
+
+    def ward_cluster_counts(self) -> pd.DataFrame:
+        """Incidents per (ward, cluster) (Dask group-by): ``ward_id``, ``label``, ``n``."""
+        members = self.labelled[self.labelled["label"] >= 0]
+        counts = members.groupby(["ward", "label"]).size().compute()
+        frame = counts.rename("n").reset_index()
+        frame["ward_id"] = self._ward_names(frame["ward"].to_numpy())
+        frame = frame.sort_values(["ward_id", "n", "label"], ascending=[True, False, True], na_position="last")
+        return frame[["ward_id", "label", "n"]].reset_index(drop=True)
+
+    def ward_stats(self) -> pd.DataFrame:
+        """Per-ward hotspot statistics computed on the workers (Dask group-bys).
+
+        Columns: ``ward_id`` (``None`` for incidents in no ward), ``n_incidents``,
+        ``n_hotspot_incidents``, ``hotspot_share``, ``n_hotspots`` (clusters with members
+        in the ward), ``top_hotspot`` (label with most members there, ties: smaller
+        label), ``top_hotspot_n``, ``category_counts`` (``{category: n}`` of the
+        incidents in hotspots, largest first), sorted by ``n_hotspot_incidents``.
+        """
+        import dask
+
+        frame = self.labelled
+        in_hot = frame["label"] >= 0
+        totals, hot, cats = dask.compute(
+            frame.groupby("ward").size(),
+            frame[in_hot].groupby(["ward", "label"]).size(),
+            frame[in_hot].groupby(["ward", "cat"]).size(),
+        )
+        totals = totals.sort_index()
+        out = pd.DataFrame({"ward": totals.index.to_numpy(), "n_incidents": totals.to_numpy(dtype=np.int64)})
+        hot = hot.rename("n").reset_index().sort_values(["ward", "n", "label"], ascending=[True, False, True])
+        per = hot.groupby("ward").agg(
+            n_hotspot_incidents=("n", "sum"), n_hotspots=("label", "nunique"),
+            top_hotspot=("label", "first"), top_hotspot_n=("n", "first"),
+        )
+        out = out.merge(per, left_on="ward", right_index=True, how="left")
+        for col in ("n_hotspot_incidents", "n_hotspots", "top_hotspot_n"):
+            out[col] = out[col].fillna(0).astype(np.int64)
+        out["top_hotspot"] = out["top_hotspot"].astype("Int64")
+        out["hotspot_share"] = np.round(out["n_hotspot_incidents"] / out["n_incidents"].clip(lower=1), 6)
+        cats = cats.rename("n").reset_index()
+        names = np.array([*CATEGORY_CODES, "other"], dtype=object)
+        cats["name"] = names[np.where(cats["cat"] >= 0, cats["cat"], len(CATEGORY_CODES))]
+        cats = cats.sort_values(["ward", "n", "cat"], ascending=[True, False, True])
+        cat_map = {int(w): {str(k): int(v) for k, v in zip(g["name"], g["n"], strict=True)}
+                   for w, g in cats.groupby("ward")}
+        out["category_counts"] = [cat_map.get(int(w), {}) for w in out["ward"]]
+        out.insert(0, "ward_id", self._ward_names(out["ward"].to_numpy()))
+        out = out.drop(columns="ward").sort_values(
+            ["n_hotspot_incidents", "ward_id"], ascending=[False, True], na_position="last"
+        )
+        cols = ["ward_id", "n_incidents", "n_hotspot_incidents", "hotspot_share", "n_hotspots",
+                "top_hotspot", "top_hotspot_n", "category_counts"]
+        return out[cols].reset_index(drop=True)
+
+    def _ward_names(self, codes: np.ndarray) -> list[str | None]:
+        names = self.ward_ids
+        return [names[int(c)] if 0 <= int(c) < len(names) else None for c in codes]
+
+    def release(self) -> None:
+        """Drop the persisted rows from the workers."""
+        self.labelled = None
+        self._futures = None
+
+
+def _check_dbscan_args(eps: Any, min_samples: Any, max_eps: float | None, n_groups: Any,
+                       tile_side: Any) -> tuple[float, int]:
+    from ward_geo.analysis.dbscan import _check_eps, _check_min_samples
+
+    problems: list[str] = []
+    e = k = None
+    try:
+        e = _check_eps(eps, max_eps)
+    except ParameterError as exc:
+        problems.append(exc.message)
+    try:
+        k = _check_min_samples(min_samples)
+    except ParameterError as exc:
+        problems.append(exc.message)
+    if n_groups is not None and (isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1):
+        problems.append(f"n_groups must be an integer >= 1, got {n_groups!r}")
+    if tile_side is not None and (
+        isinstance(tile_side, bool) or not isinstance(tile_side, (int, float)) or not math.isfinite(tile_side)
+        or tile_side <= 0
+    ):
+        problems.append(f"tile_side must be a positive number of metres, got {tile_side!r}")
+    if problems:
+        raise ParameterError("invalid distributed DBSCAN parameters: " + "; ".join(problems),
+                             details={"problems": problems})
+    return float(e), int(k)
+
+
+def _raise_problems(scans: list[dict[str, Any]]) -> None:
+    total = sum(s["n_problems"] for s in scans)
+    if not total:
+        return
+    listed = [p for s in scans for p in s["problems"]][:_MAX_PROBLEMS]
+    shown = "; ".join(
+        f"partition {p} row {r}: field {f!r} {why}" if r >= 0 else f"partition {p}: {why}"
+        for p, r, f, why in listed[:10]
+    )
+    raise InputError(
+        f"{total} incident(s) cannot be clustered: {shown}{' ...' if total > 10 else ''}",
+        details={"problems": [{"partition": p, "row": r, "field": f, "reason": why} for p, r, f, why in listed]},
+    )
+
+
+def _pack_groups(counts: np.ndarray, n_groups: int) -> np.ndarray:
+    """Assign occupied tiles to groups, largest first to the lightest group."""
+    group = np.full(counts.size, -1, dtype=np.int64)
+    load = np.zeros(n_groups, dtype=np.int64)
+    for t in np.argsort(-counts, kind="stable"):
+        if counts[t] == 0:
+            break
+        g = int(np.argmin(load))
+        group[t] = g
+        load[g] += counts[t]
+    return group
+
+
+def dask_dbscan(
+    incidents: Any,
+    eps: float,
+    min_samples: int,
+    *,
+    client: Any = None,
+    weighted: bool = False,
+    boundaries: gpd.GeoDataFrame | None = None,
+    categories: Sequence[str] | None = None,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    ward_ids: Sequence[str] | None = None,
+    crs: Any = None,
+    npartitions: int | None = None,
+    n_groups: int | None = None,
+    tile_side: float | None = None,
+    max_eps: float | None = 5000.0,
+) -> DaskDBSCANResult:
+    """Exact DBSCAN of partitioned incidents on a Dask cluster.
+
+    Parameters
+    ----------
+    incidents : str, Path, list, GeoDataFrame or dask_geopandas.GeoDataFrame
+        See :func:`read_incident_partitions` (GeoParquet folder, glob, files, or a table).
+    eps : float
+        Radius in metres.
+    min_samples : int
+        Core threshold (summed weight of the neighbourhood, the point itself included).
+    client : distributed.Client, optional
+        Default: :func:`dask_client` (a LocalCluster unless ``WARD_GEO_DASK_SCHEDULER``
+        is set). The result keeps rows persisted on this client: keep it open while
+        using the result.
+    weighted : bool
+        Use ``category weight x severity`` as sample weights (as ``find_hotspots``'s
+        ``weighted=True``).
+    boundaries : GeoDataFrame, optional
+        Wards; fills ``ward_id`` of partitions that have none (for the ward filter and
+        the per-ward statistics).
+    categories, since, until, ward_ids
+        Row filters (category codes, UTC timestamps ``since <= occurred_at < until``,
+        ward ids), applied in every partition.
+    crs : CRS-like, optional
+        Metric CRS; default the one :func:`ward_geo.projection.metric_crs_for` picks
+        for the whole selection.
+    npartitions : int, optional
+        Pieces of a table in memory.
+    n_groups : int, optional
+        Tile groups (one Dask task each per step); default about 1.5 million rows each,
+        at least two per worker.
+    tile_side : float, optional
+        Tile side in metres (at least ``8 * eps``); default from ``n_groups``.
+    max_eps : float or None
+        As :class:`~ward_geo.analysis.dbscan.DBSCAN`.
+
+    Returns
+    -------
+    DaskDBSCANResult
+
+    Raises
+    ------
+    ParameterError
+        Invalid ``eps``, ``min_samples``, ``n_groups`` or ``tile_side``.
+    InputError
+        Unreadable input, or rows without a point geometry (every problem listed).
+    """
+    import dask.dataframe as dd
+
+    _require_dask()
+    eps_f, ms = _check_dbscan_args(eps, min_samples, max_eps, n_groups, tile_side)
+    ddf = read_incident_partitions(incidents, npartitions=npartitions)
+    if boundaries is not None and ddf.crs is not None and boundaries.crs is not None and not boundaries.crs.equals(ddf.crs):
+        boundaries = boundaries.to_crs(ddf.crs)
+    filters = _Filters(
+        categories=tuple(categories) if categories is not None else None,
+        since=since, until=until,
+        ward_ids=tuple(ward_ids) if ward_ids is not None else None,
+        boundaries=boundaries,
+    )
+    if client is not None:
+        return _dask_dbscan_on(client, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side)
+    with dask_client() as cl:
+        result = _dask_dbscan_on(cl, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side)
+        # the cluster closes here: keep the labelled rows in the driver's memory
+        labelled = result.labelled.compute()
+        result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)
+        result.client = None
+    return result
+
+
+def _gather(cl: Any, tasks: list[Any]) -> list[Any]:
+    """Compute delayed objects on the client ``cl`` and bring the results to the driver."""
+    return list(cl.gather(cl.compute(tasks)))
+
+
+def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int, weighted: bool,
+                    boundaries: gpd.GeoDataFrame | None, crs: Any, n_groups: int | None,
+                    tile_side: float | None) -> DaskDBSCANResult:
+    import dask
+    import dask.dataframe as dd
+    from pyproj import CRS
+
+    from ward_geo.projection import metric_crs_for_bounds
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    missing = [c for c in ("category", "occurred_at") if c not in ddf.columns]
+    if missing:
+        raise InputError(f"the incidents have no column(s) {', '.join(missing)}; expected a canonical incident "
+                         "table (see ward_geo.schema.INCIDENT_COLUMNS)")
+    geometry = ddf.geometry.name
+    ddf = ddf[[c for c in ("category", "occurred_at", "severity", "ward_id", geometry) if c in ddf.columns]]
+    parts = ddf.to_delayed()
+    loaded = cl.compute([dask.delayed(_load)(p, i, filters) for i, p in enumerate(parts)])
+    scans = cl.gather([cl.submit(_item, f, 1) for f in loaded])
+    _raise_problems(scans)
+    sizes = np.array([s["n"] for s in scans], dtype=np.int64)
+    if (sizes > _ROW_MASK).any():
+        raise InputError(f"a partition holds more than 2**{ROW_BITS} rows; split it")
+    ward_list: list[str] = []
+    if boundaries is not None:
+        ward_list = sorted({str(w) for w in boundaries["ward_id"].dropna()})
+    ward_list = sorted(set(ward_list) | {w for s in scans for w in s["wards"]})
+    ward_codes = {w: i for i, w in enumerate(ward_list)}
+    n = int(sizes.sum())
+    if crs is not None:
+        metric = CRS.from_user_input(crs)
+    elif n:
+        b = np.array([s["bounds"] for s in scans if s["bounds"] is not None])
+        metric = metric_crs_for_bounds((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
+    else:
+        metric = CRS.from_epsg(3405)
+    timings["read"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+
+    # 1. metric coordinates and attribute codes, kept on the workers
+    prep = [cl.submit(_project, cl.submit(_item, f, 0), s["crs"], metric.to_wkt(), bool(weighted), ward_codes)
+            for f, s in zip(loaded, scans, strict=True)]
+    del loaded
+    extents = np.array(cl.gather(cl.map(_extent, prep)), dtype=float)
+    timings["project"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+
+    if n == 0:
+        empty = dd.from_pandas(_labelled_meta(weighted), npartitions=1)
+        return DaskDBSCANResult(empty, sizes, 0, 0, 0, eps_f, ms, metric, ward_list, 0, 0, 0.0, 0.0,
+                                timings, cl)
+    # 2. tiles, groups of tiles, and the shuffle of every row to its tiles' group
+    n_workers = max(1, len(cl.scheduler_info().get("workers", {})))
+    xmin, ymin = extents[:, 0].min(), extents[:, 1].min()
+    xmax, ymax = extents[:, 2].max(), extents[:, 3].max()
+    groups = n_groups or max(2 * n_workers, math.ceil(n / DEFAULT_GROUP_ROWS))
+    span = max(xmax - xmin, ymax - ymin, eps_f)
+    area = max((xmax - xmin) * (ymax - ymin), eps_f * eps_f)
+    side = float(tile_side) if tile_side is not None else math.sqrt(area / (4 * groups))
+    side = max(side, 8.0 * eps_f)
+    nx = int(math.floor((xmax - xmin) / side)) + 1
+    ny = int(math.floor((ymax - ymin) / side)) + 1
+    halo = 2.0 * eps_f * (1.0 + 1e-9) + 1e-6 + 1e-12 * span
+    layout = TileLayout(xmin, ymin, side, nx, ny, halo, np.zeros(nx * ny, dtype=np.int64), groups)
+    counts = np.sum(cl.gather(cl.map(_tile_counts, prep, layout=layout)), axis=0)
+    occupied = int((counts > 0).sum())
+    groups = max(1, min(groups, occupied))
+    layout = TileLayout(xmin, ymin, side, nx, ny, halo, _pack_groups(counts, groups), groups)
+    halo_fraction = float(counts.sum() - n) / n
+    expanded = [dask.delayed(_expand)(f, layout) for f in prep]
+    frame = dd.from_delayed(expanded, meta=_expanded_meta(weighted), verify_meta=False)
+    frame = frame.set_index("group", divisions=list(range(groups)) + [groups], sorted=False)
+    frame = cl.persist(frame)
+    _wait(frame)
+    del prep, expanded
+    timings["shuffle"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+
+    # 3. core flags and local components per tile
+    threads = 1
+    clustered = cl.compute([dask.delayed(_cluster_group)(p, eps_f, float(ms), threads) for p in frame.to_delayed()])
+    del frame
+    states = [cl.submit(_item, f, 0) for f in clustered]
+    links = cl.gather([cl.submit(_item, f, 1) for f in clustered])
+    nodes = cl.gather([cl.submit(_item, f, 2) for f in clustered])
+    _wait(states)
+    del clustered
+    timings["cluster"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+
+    # 4. merge across tiles
+    keys, node_labels, k = _merge(links, nodes)
+    del links, nodes
+    keys_f, labels_f = cl.scatter([keys, node_labels], broadcast=True)
+    timings["merge"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+
+    # 5. labels of own points
+    labelled_parts = cl.map(_label_group, states, node_keys=keys_f, node_labels=labels_f, eps=eps_f,
+                            threads=threads)
+    _wait(labelled_parts)
+    del states
+    labelled = dd.from_delayed(labelled_parts, meta=_labelled_meta(weighted), verify_meta=False)
+    n_core = int(sum(cl.gather(cl.map(_n_core, labelled_parts))))
+    timings["label"] = time.perf_counter() - clock
+    result = DaskDBSCANResult(
+        labelled=labelled, partition_sizes=sizes, n=n, n_clusters=int(k), n_core=n_core, eps=eps_f,
+        min_samples=ms, crs=metric, ward_ids=ward_list, n_tiles=occupied, n_groups=groups,
+        tile_side=side, halo_fraction=halo_fraction, timings_s={k2: round(v, 4) for k2, v in timings.items()},
+        client=cl,
+    )
+    result._futures = labelled_parts
+    return result
+
+
+def _item(value: tuple, i: int) -> Any:
+    return value[i]
+
+
+def _n_core(frame: pd.DataFrame) -> int:
+    return int(frame["core"].sum())
+
+
+def _wait(obj: Any) -> None:
+    """Block until persisted collections or futures are computed (errors re-raised)."""
+    from distributed import futures_of, wait
+
+    futures = futures_of(obj) if not isinstance(obj, list) else obj
+    wait(futures)
+    for f in futures:
+        if f.status == "error":
+            f.result()
+
+
+def _base_columns(weighted: bool) -> dict[str, Any]:
+    cols: dict[str, Any] = {
+        "gid": np.empty(0, np.int64), "x": np.empty(0), "y": np.empty(0), "score": np.empty(0),
+    }
+    if weighted:
+        cols["w"] = np.empty(0)
+    cols.update({"ward": np.empty(0, np.int32), "cat": np.empty(0, np.int16),
+                 "t": np.empty(0, "datetime64[ns]")})
+    return cols
+
+
+def _expanded_meta(weighted: bool) -> pd.DataFrame:
+    cols = {"group": np.empty(0, np.int64), "tile": np.empty(0, np.int64), **_base_columns(weighted),
+            "own": np.empty(0, bool), "shared": np.empty(0, bool)}
+    return pd.DataFrame(cols)
+
+
+def _labelled_meta(weighted: bool) -> pd.DataFrame:
+    cols = _base_columns(False)
+    cols.update({"label": np.empty(0, np.int64), "core": np.empty(0, bool)})
+    return pd.DataFrame(cols)
+
+
+# ------------------------------------------------------------------ hotspot table
+
+
+def find_hotspots_dask(
+    incidents: Any = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    method: str = "dbscan",
+    categories: str | Sequence[str] | None = None,
+    since: object = None,
+    until: object = None,
+    *,
+    eps: float | None = None,
+    min_samples: int | None = None,
+    per_category: bool = False,
+    store: Any = None,
+    ward_ids: str | Sequence[str] | None = None,
+    client: Any = None,
+    npartitions: int | None = None,
+    n_groups: int | None = None,
+    **params: Any,
+) -> gpd.GeoDataFrame:
+    """:func:`ward_geo.analysis.hotspots.find_hotspots` with the clustering on Dask.
+
+    Same parameters and the same table as the single-machine call (identical rows for the
+    same input); reached as ``find_hotspots(..., engine="dask")``. ``incidents`` may also
+    be a GeoParquet file, folder, glob or list of files, or a dask_geopandas frame: the
+    clustering then never loads the whole table on the driver, only the members of the
+    hotspots (the ``member_ids`` of the table).
+
+    Parameters
+    ----------
+    incidents, boundaries, method, categories, since, until, eps, min_samples, per_category, store, ward_ids
+        As for ``find_hotspots``. Only ``method="dbscan"`` runs on Dask, without
+        ``per_category``. With partitioned input, ``eps`` and ``min_samples`` must be
+        given (choosing them needs every point in one place).
+    client : distributed.Client, optional
+        See :func:`dask_client`.
+    npartitions : int, optional
+        Pieces of a table in memory (default one per 500,000 rows).
+    n_groups : int, optional
+        Tile groups (see :func:`dask_dbscan`).
+    **params
+        ``buffer_m``, ``concave_ratio``, ``weighted``, ``timezone`` as for ``find_hotspots``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hotspot table; ``attrs["params"]`` also records ``engine``, the tiles and the
+        Dask step timings (``attrs["dask"]``).
+    """
+    from ward_geo.analysis import hotspots as hs
+
+    _require_dask()
+    problems: list[str] = []
+    if method != "dbscan":
+        problems.append(f"engine='dask' runs method 'dbscan' only, got {method!r}")
+    if per_category is not False:
+        problems.append("engine='dask' does not support per_category; run one call per category")
+    hs._validate_params("dbscan", eps, min_samples, params, problems)
+    zone = None
+    try:
+        zone = hs._local_zone(params.get("timezone"))
+    except ParameterError as exc:
+        problems.append(exc.message)
+    cats = hs._validate_categories(categories, problems)
+    wards = hs._validate_ward_ids(ward_ids, problems)
+    since_ts = hs._parse_time(since, "since", zone or "UTC", problems)
+    until_ts = hs._parse_time(until, "until", zone or "UTC", problems)
+    if since_ts is not None and until_ts is not None and since_ts >= until_ts:
+        problems.append(f"since ({since_ts.isoformat()}) must be before until ({until_ts.isoformat()})")
+    if boundaries is not None and (not isinstance(boundaries, gpd.GeoDataFrame) or "ward_id" not in boundaries.columns):
+        problems.append("boundaries must be a GeoDataFrame with a 'ward_id' column (read them with ward_geo.read_boundaries)")
+    in_memory = incidents is None or isinstance(incidents, gpd.GeoDataFrame)
+    if not in_memory and (eps is None or min_samples is None):
+        problems.append("engine='dask' on partitioned input needs explicit eps and min_samples")
+    if problems:
+        raise ParameterError("invalid hotspot parameters: " + "; ".join(problems), details={"problems": problems})
+
+    record: dict[str, Any] = {
+        "method": "dbscan", "categories": cats,
+        "since": since_ts.isoformat() if since_ts is not None else None,
+        "until": until_ts.isoformat() if until_ts is not None else None,
+        "ward_ids": wards, "per_category": False, "timezone": zone, "engine": "dask",
+    }
+    weighted = bool(params.get("weighted", False))
+    ratio = float(params.get("concave_ratio", 0.3))
+
+    if in_memory:
+        gdf = hs._load_incidents(incidents, store, categories=cats, since=since_ts, until=until_ts, ward_ids=wards)
+        if boundaries is None and incidents is None and store is not None:
+            stored = store.boundaries()
+            boundaries = stored if len(stored) else None
+        hs._check_incidents(gdf)
+        record["n_input"] = int(len(gdf))
+        if wards is not None and boundaries is not None and len(gdf) and (
+            "ward_id" not in gdf.columns or gdf["ward_id"].isna().all()
+        ):
+            from ward_geo.io.readers import assign_wards
+
+            gdf = assign_wards(gdf, boundaries)
+        gdf = hs._filter(gdf, cats, since_ts, until_ts, wards).reset_index(drop=True)
+        record["n_selected"] = int(len(gdf))
+        if len(gdf) == 0:
+            out = hs._empty_table("dbscan")
+            out.attrs["params"] = {**record, "reason": "no incidents match the filters", "n_hotspots": 0}
+            return out
+        X, crs = hs._metric_xy(gdf)
+        boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
+        study = hs._study_wards(boundaries_m, X, wards)
+        area_m2 = (float(shapely.union_all(study.geometry.values).area) or None) if study is not None else None
+        record["study_wards"] = study["ward_id"].astype(str).tolist() if study is not None else None
+        e, k, reason = hs._suggest(X, eps, min_samples, area_m2)
+        result = dask_dbscan(gdf, e, k, client=client, weighted=weighted, crs=crs, npartitions=npartitions,
+                             n_groups=n_groups)
+        labels = result.labels()
+        members = labels >= 0
+        sub = gdf.iloc[np.flatnonzero(members)].reset_index(drop=True)
+        Xm = X[members]
+        lab = labels[members]
+    else:
+        import dask
+
+        e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"
+        ddf = read_incident_partitions(incidents, npartitions=npartitions)
+        with dask_client(client) as cl:
+            result = dask_dbscan(ddf, e, k, client=cl, weighted=weighted, boundaries=boundaries,
+                                 categories=cats, since=since_ts, until=until_ts, ward_ids=wards,
+                                 n_groups=n_groups)
+            labels = result.labels()
+            bounds = np.concatenate([[0], np.cumsum(result.partition_sizes)])
+            in_b = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
+            filters = _Filters(cats and tuple(cats), since_ts, until_ts, wards and tuple(wards), in_b)
+            pieces = dask.compute(*[
+                dask.delayed(_label_partition)(p, i, filters, labels[bounds[i]:bounds[i + 1]])
+                for i, p in enumerate(ddf.to_delayed())
+            ])
+        crs = result.crs
+        sub = pd.concat(pieces, ignore_index=True) if pieces else gpd.GeoDataFrame()
+        sub = gpd.GeoDataFrame(sub, geometry="geometry", crs=ddf.crs) if len(sub) else sub
+        lab = sub["_label"].to_numpy(dtype=np.int64) if len(sub) else np.empty(0, np.int64)
+        if len(sub):
+            sub = sub.drop(columns="_label")
+        record["n_input"] = record["n_selected"] = int(result.n)
+        boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
+        record["study_wards"] = None
+        if len(sub):
+            from pyproj import Transformer
+
+            xy = shapely.get_coordinates(sub.geometry.values)
+            x, y = Transformer.from_crs(sub.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+            Xm = np.column_stack([x, y]).astype(np.float64)
+        else:
+            Xm = np.empty((0, 2))
+    n_clusters = int(result.n_clusters)
+    buffer_m = float(params.get("buffer_m") or max(e / 2.0, hs.MIN_BUFFER_M))
+    polys = hs._member_polygons(Xm, lab, n_clusters, buffer_m, ratio)
+    if n_clusters == 0:
+        out = hs._empty_table("dbscan")
+    else:
+        out = hs.hotspot_table(sub, lab, polys, crs, method="dbscan", scopes=[None] * n_clusters,
+                               boundaries_m=boundaries_m, timezone=zone)
+    record.update({
+        "metric_crs": crs.to_string(), "n_hotspots": int(len(out)),
+        "priority_rule": (
+            f"high: top {hs.HIGH_FRACTION:.0%} of ranks (at least 1); medium: ranks up to {hs.MEDIUM_FRACTION:.0%}; "
+            "low: the rest (and Gi* cold spots)"
+        ),
+        "eps": e, "min_samples": k, "weighted": weighted, "reason": reason, "buffer_m": buffer_m,
+        "n_noise": int(result.n - (labels >= 0).sum()),
+    })
+    out.attrs["params"] = record
+    out.attrs["dask"] = {
+        "n_tiles": result.n_tiles, "n_groups": result.n_groups, "tile_side_m": round(result.tile_side, 3),
+        "halo_fraction": round(result.halo_fraction, 4), "timings_s": result.timings_s,
+    }
+    return out
