@@ -1,9 +1,7 @@
 """Year-on-year figures (exact test) and the ward report on simulated wards."""
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import Point
 
 from ward_geo.errors import NotFoundError, ParameterError
 from ward_geo.report import default_period, ward_report, year_on_year

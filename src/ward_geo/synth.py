@@ -51,7 +51,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from ward_geo.categories import CATEGORIES, CATEGORY_CODES, normalize_term
+from ward_geo.categories import CATEGORY_CODES, normalize_term
 from ward_geo.errors import InputError, NotFoundError, ParameterError
 from ward_geo.schema import INCIDENT_COLUMNS, WGS84, conform_incidents
 

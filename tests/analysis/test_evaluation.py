@@ -6,7 +6,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import Point, box
 
 from ward_geo.analysis import evaluation as ev

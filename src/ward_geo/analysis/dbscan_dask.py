@@ -124,7 +124,6 @@ def tile_points(X: np.ndarray, eps: float, n_tiles: int) -> list[tuple[np.ndarra
         For each tile, the global indices of its points — its own points first, then its
         halo — and the number of its own points. Every point is owned by exactly one tile.
     """
-    n = X.shape[0]
     kx = max(1, int(math.floor(math.sqrt(n_tiles))))
     ky = max(1, n_tiles // kx)
     # halo slightly wider than eps: a superset of the neighbours is harmless

@@ -129,7 +129,6 @@ def _gi_star(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gi* z and p for the valid cells; returns (z, p, island mask), each over valid cells."""
     import esda
-    import libpysal
 
     y = np.asarray(y_all, dtype=np.float64)[valid]
     n = len(y)
