@@ -8,7 +8,9 @@ Prints a table of median wall times over ``--runs`` runs, side by side in one pr
 
 * ``pandas.read_csv`` (all columns as text): the reference, parsing only;
 * ``read_incidents``: parsing + every validation rule + canonical table;
-* ``read_incidents + wards``: the same with the Hanoi boundaries (ward join, swap extent).
+* ``read_incidents + wards``: the same with the Hanoi boundaries (ward join, swap extent);
+* ``validate + ingest``: ``read_incidents`` then ``SQLiteStore.ingest`` of every accepted row into
+  a new store (one per run, in a temporary folder), as ``ward-geo ingest`` does.
 
 The ratio column is each median divided by the reference median.
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from collections.abc import Callable
 
 import pandas as pd
@@ -64,11 +68,19 @@ def main() -> None:
         for p in paths:
             read_incidents(p, boundaries=wards)
 
+    def validate_ingest() -> None:
+        from ward_geo.store.sqlite import SQLiteStore
+
+        with tempfile.TemporaryDirectory() as tmp, SQLiteStore(Path(tmp) / "bench.sqlite") as store:
+            for p in paths:
+                store.ingest(read_incidents(p))
+
     validate()  # warm caches and imports once
     results = [
         ("pandas.read_csv (reference)", *_median_time(reference, args.runs)),
         ("read_incidents", *_median_time(validate, args.runs)),
         ("read_incidents + wards", *_median_time(validate_wards, args.runs)),
+        ("validate + ingest (SQLite)", *_median_time(validate_ingest, args.runs)),
     ]
     base = results[0][1]
     table = Table(title=f"Validate 3 West Yorkshire files ({rows:,} rows), median of {args.runs} runs")
