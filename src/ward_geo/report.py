@@ -109,7 +109,8 @@ class WardReport:
         for r in self.figures.itertuples(index=False):
             pct = "" if math.isnan(r.change_pct) else f"{r.change_pct:+.0f}%"
             rows.append([category_label(r.category, self.lang), str(r.current), str(r.previous), f"{r.change:+d}",
-                         pct, f"{r.p_value:.3f}", "yes" if r.significant else "no"])
+                         pct, "< 0.001" if r.p_value < 0.001 else f"{r.p_value:.3f}",
+                         "yes" if r.significant else "no"])
         return rows
 
     def _headline(self) -> str:
@@ -118,8 +119,9 @@ class WardReport:
             return f"{t['current']} incidents in the period; none in the same period a year earlier."
         direction = "down" if t["change"] < 0 else "up"
         sig = "significant" if t["significant"] else "not significant"
+        p = "p < 0.001" if t["p_value"] < 0.001 else f"p = {t['p_value']:.3f}"
         return (f"All incidents {direction} {abs(t['change_pct']):.0f}% on last year "
-                f"({t['current']} vs {t['previous']}; exact test p = {t['p_value']:.3f}, {sig}).")
+                f"({t['current']} vs {t['previous']}; exact test {p}, {sig}).")
 
     def to_markdown(self) -> str:
         """The report as Markdown (text from data is escaped for Markdown tables)."""

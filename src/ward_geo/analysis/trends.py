@@ -40,7 +40,7 @@ import pandas as pd
 import shapely
 
 from ward_geo.analysis.evaluation import study_area_for
-from ward_geo.analysis.study_grid import StudyGrid, make_grid
+from ward_geo.analysis.study_grid import StudyGrid, default_cell_size, make_grid
 from ward_geo.errors import InputError, ParameterError
 from ward_geo.projection import to_metric
 
@@ -142,12 +142,20 @@ def _mann_kendall(series: np.ndarray, alpha: float) -> tuple[str, float, float]:
 
 
 def slice_counts(
-    times: pd.Series, cells: np.ndarray, n_cells: int, freq: str = "M"
+    times: pd.Series, cells: np.ndarray, n_cells: int, freq: str = "M", timezone: str | None = None
 ) -> tuple[np.ndarray, pd.PeriodIndex]:
-    """Counts per (slice, cell): an array of shape (n_slices, n_cells) and the slice labels."""
+    """Counts per (slice, cell): an array of shape (n_slices, n_cells) and the slice labels.
+
+    Slices are local calendar months or weeks in ``timezone`` (default the ``timezone``
+    setting), so an incident just after local midnight on the 1st counts in its own month.
+    """
     if freq not in {"M", "W"}:
         raise ParameterError(f"time slices must be 'M' (months) or 'W' (weeks), got {freq!r}")
-    t = pd.to_datetime(times, utc=True).dt.tz_convert(None)
+    if timezone is None:
+        from ward_geo.settings import get_settings
+
+        timezone = get_settings().timezone
+    t = pd.to_datetime(times, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
     periods = t.dt.to_period(freq)
     labels = pd.period_range(periods.min(), periods.max(), freq=freq)
     slice_idx = (periods - labels[0]).map(lambda off: off.n).to_numpy(dtype=np.int64)
@@ -203,6 +211,9 @@ def emerging_hotspots(
 ) -> EmergingResult:
     """Emerging-hotspot classes for every grid cell with incidents.
 
+    The default cell is 50 m for ward-sized study areas (hotspots there are tens of metres
+    across), growing with the area as :func:`~ward_geo.analysis.study_grid.default_cell_size`.
+
     Returns
     -------
     EmergingResult
@@ -214,7 +225,8 @@ def emerging_hotspots(
         raise InputError("no dated incidents: trend classes need occurred_at")
     inc_m, crs = to_metric(dated)
     bounds_m = boundaries.to_crs(crs) if boundaries is not None else None
-    grid = make_grid(study_area_for(inc_m, bounds_m), cell_size)
+    area = study_area_for(inc_m, bounds_m)
+    grid = make_grid(area, cell_size if cell_size is not None else default_cell_size(area.area, minimum=50.0))
     cells = grid.cell_index(shapely.get_coordinates(inc_m.geometry.values))
     n_all = grid.nx * grid.ny
     counts, labels = slice_counts(inc_m["occurred_at"], cells, n_all, freq)
