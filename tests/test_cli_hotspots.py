@@ -29,6 +29,9 @@ def test_file_to_geojson_with_ranked_table(tmp_path: Path, incidents_dir: Path):
     ranks = [f["properties"]["rank"] for f in data["features"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
     assert all(f["id"].startswith("dbscan-") for f in data["features"])
+    from ward_geo.analysis.trends import TREND_CLASSES
+
+    assert all(f["properties"]["trend"] in TREND_CLASSES for f in data["features"])  # --trend is the default
 
 
 def test_json_output_and_parquet(tmp_path: Path, incidents_dir: Path):

@@ -443,6 +443,12 @@ def hotspots_command(
         Path | None, typer.Option("--output", "-o", help="Write hotspots: .geojson/.json (RFC 7946) or .parquet.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows shown in the table.")] = 20,
+    trend: Annotated[
+        bool, typer.Option("--trend/--no-trend", help="Class each hotspot's trend over the whole history.")
+    ] = True,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose method and parameters by backtest on the history before --since.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Find ranked hotspots in an incident file (or the store) and write them as GeoJSON or GeoParquet."""
@@ -472,8 +478,20 @@ def hotspots_command(
         with progress(f"finding hotspots ({method}){note}"):
             spots = find_hotspots(
                 frame, bounds, method=method, categories=cats, since=since, until=until, eps=eps,
-                min_samples=min_samples, per_category=per_category, store=store, ward_ids=wards, **extra,
+                min_samples=min_samples, per_category=per_category, store=store, ward_ids=wards, tune=tune,
+                **extra,
             )
+        if trend and len(spots):
+            from ward_geo.analysis.trends import classify_trends
+
+            with progress("classifying trends over the whole history"):
+                history = frame if frame is not None else store.query(ward_ids=wards, categories=cats)
+                if cats:
+                    history = history[history["category"].isin(cats)]
+                if wards:
+                    history = history[history["ward_id"].isin(wards)]
+                study = store.boundaries(wards) if bounds is None and store is not None else bounds
+                spots = classify_trends(spots, history, study if study is not None and len(study) else None)
     finally:
         if store is not None:
             store.close()
@@ -621,8 +639,12 @@ def map_command(
     elif len(frame):
         from ward_geo.analysis.hotspots import find_hotspots
 
-        with progress("finding hotspots"):
+        from ward_geo.analysis.trends import classify_trends
+
+        with progress("finding hotspots and their trends"):
             spots = find_hotspots(frame, bounds)
+            if len(spots) and frame["occurred_at"].notna().any():
+                spots = classify_trends(spots, frame, bounds)
     else:
         spots = None
     plan = _read_patrol(patrol) if patrol is not None else None

@@ -24,6 +24,12 @@ def test_ward_hotspots_match_the_library(client, service, api_wards, api_inciden
     assert [f["properties"]["n_incidents"] for f in body["features"]] == list(expected["n_incidents"])
     assert len(body["features"]) >= 2
     assert all("member_ids" not in f["properties"] for f in body["features"])
+    from ward_geo.analysis.trends import TREND_CLASSES, classify_trends
+
+    ward = api_wards.loc[api_wards["ward_id"] == "phuong-hoan-kiem"]
+    trends = classify_trends(expected, ward_incidents, ward)["trend"].tolist()
+    assert [f["properties"]["trend"] for f in body["features"]] == trends
+    assert set(trends) <= set(TREND_CLASSES)
     assert body["numberOfIncidents"] == len(ward_incidents)
     assert "NaN" not in r.text
 

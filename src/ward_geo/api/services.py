@@ -141,6 +141,15 @@ def _serve_hotspots(hotspots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 # ---------------------------------------------------------------- hotspots
+def _with_trends(hotspots: gpd.GeoDataFrame, history: gpd.GeoDataFrame, ward: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Hotspots with their emerging-hotspot ``trend`` class over the ward's whole history."""
+    from ward_geo.analysis.trends import classify_trends
+
+    if len(hotspots) == 0 or history["occurred_at"].notna().sum() == 0:
+        return hotspots
+    return classify_trends(hotspots, history, ward)
+
+
 def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str) -> bytes:
     """Hotspot GeoJSON bytes of one ward (blocking, CPU-bound)."""
     from ward_geo.analysis.hotspots import find_hotspots
@@ -157,6 +166,8 @@ def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str
     hotspots = find_hotspots(
         incidents, boundaries, method=query.method, eps=query.eps, min_samples=query.min_samples
     )
+    history = store.query(ward_ids=[query.ward_id], categories=list(query.categories) or None)
+    hotspots = _with_trends(hotspots, history, boundaries)
     collection = to_geojson(_serve_hotspots(hotspots))
     collection["ward_id"] = query.ward_id
     collection["parameters"] = json_safe(
@@ -215,7 +226,8 @@ def compute_ward_map(state: ServiceState, ward_id: str, with_points: bool) -> by
     store = state.stores.get()
     incidents = store.query(ward_ids=[ward_id])
     boundaries = store.boundaries()
-    hotspots = _serve_hotspots(find_hotspots(incidents, boundaries.loc[boundaries["ward_id"] == ward_id]))
+    ward = boundaries.loc[boundaries["ward_id"] == ward_id]
+    hotspots = _serve_hotspots(_with_trends(find_hotspots(incidents, ward), incidents, ward))
     built = ward_map(
         incidents if with_points else None,
         boundaries,
