@@ -166,7 +166,10 @@ def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str
     hotspots = find_hotspots(
         incidents, boundaries, method=query.method, eps=query.eps, min_samples=query.min_samples
     )
-    history = store.query(ward_ids=[query.ward_id], categories=list(query.categories) or None)
+    if query.since is None and query.until is None:
+        history = incidents  # the window is the whole history already
+    else:
+        history = store.query(ward_ids=[query.ward_id], categories=list(query.categories) or None)
     hotspots = _with_trends(hotspots, history, boundaries)
     collection = to_geojson(_serve_hotspots(hotspots))
     collection["ward_id"] = query.ward_id
