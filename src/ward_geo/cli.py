@@ -561,24 +561,32 @@ def assets_list_command(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+def _ward_boundaries(boundaries: Path | None) -> Any:
+    """Boundaries from a file, else the store's, else the reference Hanoi wards."""
+    from ward_geo.io.readers import read_boundaries
+    from ward_geo.store import open_store
+
+    if boundaries is not None:
+        return read_boundaries(boundaries)
+    with open_store() as store:
+        bounds = store.boundaries()
+    if len(bounds) == 0:
+        from ward_geo.settings import get_settings
+
+        bounds = read_boundaries(get_settings().reference_file("boundaries", "hanoi_wards_2025.geojson"))
+    return bounds
+
+
 def _map_inputs(incidents: Path | None, boundaries: Path | None) -> tuple[Any, Any]:
     """Boundaries (file, else the store's, else the reference wards) and incidents (file or store).
 
     All incidents are loaded even for a ward map: hotspots are found city-wide (so clusters
     across a ward border keep their shape) and the map keeps the ward's own.
     """
-    from ward_geo.io.readers import read_boundaries, read_incidents
+    from ward_geo.io.readers import read_incidents
     from ward_geo.store import open_store
 
-    if boundaries is not None:
-        bounds = read_boundaries(boundaries)
-    else:
-        with open_store() as store:
-            bounds = store.boundaries()
-        if len(bounds) == 0:
-            from ward_geo.settings import get_settings
-
-            bounds = read_boundaries(get_settings().reference_file("boundaries", "hanoi_wards_2025.geojson"))
+    bounds = _ward_boundaries(boundaries)
     if incidents is not None:
         return read_incidents(incidents, boundaries=bounds), bounds
     with open_store() as store:
@@ -687,36 +695,30 @@ def map_command(
 # ---------------------------------------------------------------- evaluation: backtest, report
 
 
-def _load_incidents_and_boundaries(
-    incidents: Path | list[Path] | None, boundaries: Path | None, timezone: str | None = None
-) -> tuple[Any, Any]:
-    """Incidents from one or more files (or the store when None) and boundaries from a file
-    (or the store)."""
+def _load_incidents(incidents: Path | list[Path] | None, bounds: Any, timezone: str | None = None) -> Any:
+    """Incidents from one or more files (ward join with ``bounds``), or the store when None."""
     import pandas as pd
 
-    from ward_geo.io.readers import read_boundaries, read_incidents
+    from ward_geo.io.readers import read_incidents
 
-    bounds = read_boundaries(boundaries) if boundaries is not None else None
     paths = [incidents] if isinstance(incidents, Path) else list(incidents or [])
-    if paths:
-        kwargs: dict[str, Any] = {"boundaries": bounds}
-        if timezone:
-            kwargs["timezone"] = timezone
-        frames = [read_incidents(path, **kwargs) for path in paths]
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        duplicated = frame["incident_id"].duplicated()
-        if duplicated.any():
-            raise WardGeoError(
-                f"{int(duplicated.sum())} incident ids occur in more than one file "
-                f"(first: {frame.loc[duplicated, 'incident_id'].iloc[0]!r}); give each incident once"
-            )
-        return frame, bounds
-    from ward_geo.store import open_store
+    if not paths:
+        from ward_geo.store import open_store
 
-    with open_store() as store:
-        if bounds is None:
-            bounds = store.boundaries()
-        return store.query(), bounds
+        with open_store() as store:
+            return store.query()
+    kwargs: dict[str, Any] = {"boundaries": bounds}
+    if timezone:
+        kwargs["timezone"] = timezone
+    frames = [read_incidents(path, **kwargs) for path in paths]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    duplicated = frame["incident_id"].duplicated()
+    if duplicated.any():
+        raise WardGeoError(
+            f"{int(duplicated.sum())} incident ids occur in more than one file "
+            f"(first: {frame.loc[duplicated, 'incident_id'].iloc[0]!r}); give each incident once"
+        )
+    return frame
 
 
 @app.command("backtest")
@@ -742,7 +744,11 @@ def backtest_command(
 
     from ward_geo.analysis.evaluation import BASELINES, METHODS, backtest
 
-    frame, bounds = _load_incidents_and_boundaries(incidents, boundaries, timezone)
+    from ward_geo.io.readers import read_boundaries
+
+    # the study area: the given wards; without them, the incidents' convex hull
+    bounds = read_boundaries(boundaries) if boundaries is not None else None
+    frame = _load_incidents(incidents, bounds, timezone)
     methods = list(method) if method else list(METHODS + BASELINES)
     with progress("backtest folds") as advance:
         result = backtest(
@@ -786,7 +792,8 @@ def report_command(
     """Year-on-year figures, top hotspots with their trend, and map accuracy for one ward."""
     from ward_geo.report import ward_report
 
-    frame, bounds = _load_incidents_and_boundaries(incidents, boundaries)
+    bounds = _ward_boundaries(boundaries)
+    frame = _load_incidents(incidents, bounds)
     with progress(f"report {ward}"):
         report = ward_report(ward, frame, bounds, since=since, until=until, months=months, lang=lang)
     md, page = report.save(output)
@@ -800,18 +807,10 @@ def report_command(
 
 def _patrol_inputs(ward: str, incidents: Path | None, boundaries: Path | None) -> tuple[Any, Any]:
     """Boundaries (file, else the store's, else the reference wards) and incidents (file or store)."""
-    from ward_geo.io.readers import read_boundaries, read_incidents
+    from ward_geo.io.readers import read_incidents
     from ward_geo.store import open_store
 
-    if boundaries is not None:
-        bounds = read_boundaries(boundaries)
-    else:
-        with open_store() as store:
-            bounds = store.boundaries()
-        if len(bounds) == 0:
-            from ward_geo.settings import get_settings
-
-            bounds = read_boundaries(get_settings().reference_file("boundaries", "hanoi_wards_2025.geojson"))
+    bounds = _ward_boundaries(boundaries)
     if incidents is not None:
         return read_incidents(incidents, boundaries=bounds), bounds
     from ward_geo.planning.risk import ward_geometry
