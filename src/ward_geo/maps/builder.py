@@ -44,6 +44,7 @@ from ward_geo.errors import ConfigurationError, InputError, NotFoundError, Param
 from ward_geo.maps.assets import asset_bundle
 from ward_geo.maps.escaping import escape_html, script_json
 from ward_geo.schema import WGS84
+from ward_geo.streets import OSM_ATTRIBUTION
 
 __all__ = [
     "ward_map",
@@ -58,7 +59,6 @@ __all__ = [
     "TREND_STYLES",
 ]
 
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 PRIORITY_COLOURS: dict[str, str] = {"high": "#d50000", "medium": "#ff6d00", "low": "#fdd835"}

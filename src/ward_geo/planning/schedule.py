@@ -14,14 +14,13 @@ from shapely.geometry import LineString, Point
 from ward_geo.analysis.trends import trend_label
 from ward_geo.categories import category_label
 from ward_geo.schema import WGS84
+from ward_geo.streets import OSM_ATTRIBUTION as _OSM_ATTRIBUTION
 
 if TYPE_CHECKING:  # pragma: no cover
     from ward_geo.planning.network import StraightLineNetwork, TravelNetwork
     from ward_geo.planning.risk import Shift, ShiftRisk
 
 __all__ = ["PlannedStop", "UnitRoute", "PatrolPlan"]
-
-_OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 
 
 @dataclass
