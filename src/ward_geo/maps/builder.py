@@ -39,6 +39,7 @@ from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
 
+from ward_geo.analysis.trends import TREND_LABELS, trend_label
 from ward_geo.categories import CATEGORIES
 from ward_geo.errors import ConfigurationError, InputError, NotFoundError, ParameterError
 from ward_geo.maps.assets import asset_bundle
@@ -103,10 +104,8 @@ UI: dict[str, dict[str, str]] = {
         "city": "Toàn thành phố", "ward_density": "Mật độ sự việc theo phường", "no_week": "sự việc chỉ biết tháng/năm: chỉ hiện ở “Tất cả”",
         "accuracy_text": "Vùng là bao lồi của các sự việc trong cụm; vị trí gốc có sai số của nguồn.",
         "exact_share": "có giờ chính xác", "params": "Tham số",
-        "new": "Mới", "emerging": "Mới nổi", "increasing": "Tăng", "intensifying": "Tăng mạnh",
-        "persistent": "Kéo dài", "stable": "Ổn định", "decreasing": "Giảm", "diminishing": "Giảm dần",
-        "sporadic": "Rải rác", "consecutive": "Liên tiếp", "oscillating": "Dao động",
-        "historical": "Trước đây", "no_pattern": "Không rõ xu hướng", "unknown_trend": "chưa đánh giá",
+        "emerging": "Mới nổi", "increasing": "Tăng", "stable": "Ổn định", "decreasing": "Giảm",
+        "unknown_trend": "chưa đánh giá",
     },
     "en": {
         "incidents": "Incidents", "heatmap": "Heatmap", "hotspots": "Hotspots", "streets": "Streets",
@@ -123,15 +122,20 @@ UI: dict[str, dict[str, str]] = {
         "city": "City overview", "ward_density": "Incident density by ward", "no_week": "incidents known only to the month/year: shown under “All” only",
         "accuracy_text": "The area is the convex hull of the cluster's incidents; source locations carry their own error.",
         "exact_share": "with exact time", "params": "Parameters",
-        "new": "New", "emerging": "Emerging", "increasing": "Increasing", "intensifying": "Intensifying",
-        "persistent": "Persistent", "stable": "Stable", "decreasing": "Decreasing", "diminishing": "Diminishing",
-        "sporadic": "Sporadic", "consecutive": "Consecutive", "oscillating": "Oscillating",
-        "historical": "Historical", "no_pattern": "No pattern", "unknown_trend": "not evaluated",
+        "emerging": "Emerging", "increasing": "Increasing", "stable": "Stable", "decreasing": "Decreasing",
+        "unknown_trend": "not evaluated",
     },
 }
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+def _trend_text(trend: str, ui: dict[str, str]) -> str:
+    """Label of a trend: the classes of :mod:`ward_geo.analysis.trends`, else the UI's words."""
+    if trend in TREND_LABELS:
+        return trend_label(trend, "en" if ui is UI["en"] else "vi")
+    return ui.get(trend, trend)
 
 
 def _ui(lang: str) -> dict[str, str]:
@@ -489,14 +493,14 @@ def _hotspot_popup(row: Mapping[str, Any], lang: str, zone: ZoneInfo, params_rea
     e = escape_html
     priority = str(row.get("priority") or "")
     trend = row.get("trend")
-    trend_label = ui.get(str(trend), str(trend)) if isinstance(trend, str) and trend else ui["unknown_trend"]
+    trend_text = _trend_text(trend, ui) if isinstance(trend, str) and trend else ui["unknown_trend"]
     rank = row.get("rank")
     rank_text = str(int(rank)) if _num(rank) is not None else "–"
     head = f"{e(ui['hotspots'])} #{e(rank_text)} · {e(ui['priority'])}: {e(ui.get(priority, priority))}"
     rows = [
         (ui["n_incidents"], str(int(_num(row.get("n_incidents")) or 0))),
         (ui["rank"], rank_text),
-        (ui["trend"], trend_label),
+        (ui["trend"], trend_text),
     ]
     score = _num(row.get("weighted_score"))
     if score is not None:
@@ -784,7 +788,7 @@ def _legend_html(cats: Sequence[Mapping[str, Any]], lang: str, *, hotspots: bool
             width = 4 if trend == "intensifying" else 1 if trend == "historical" else 2
             parts.append(
                 f'<div class="wg-row"><span class="wg-line" style="border-top:{width}px {dash} #333"></span>'
-                f"<span>{e(ui[trend])}</span></div>"
+                f"<span>{e(_trend_text(trend, ui))}</span></div>"
             )
     if patrol_units:
         parts.append(f'<div class="wg-sec">{e(ui["patrol"])}</div>')
