@@ -76,6 +76,15 @@ def print_json(payload: Any) -> None:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+# reader options shared by the commands that read an incident file (validate, ingest)
+CrsOption = Annotated[str | None, typer.Option("--crs", help="CRS of the coordinates, e.g. EPSG:3405 (default degrees).")]
+LonOption = Annotated[str | None, typer.Option("--lon", help="Longitude (x) column.")]
+LatOption = Annotated[str | None, typer.Option("--lat", help="Latitude (y) column.")]
+IdFieldOption = Annotated[str | None, typer.Option("--id-field", help="Incident id column.")]
+CategoryFieldOption = Annotated[str | None, typer.Option("--category-field", help="Category column.")]
+TimeFieldOption = Annotated[str | None, typer.Option("--time-field", help="Time column.")]
+ForcedCategoryOption = Annotated[str | None, typer.Option("--category", help="Give every row this category code.")]
+TimezoneOption = Annotated[str | None, typer.Option("--timezone", help="Zone of naive times (default setting).")]
 BoundariesOption = Annotated[
     Path | None,
     typer.Option("--boundaries", "-b", help="Ward boundaries file (default: the store's wards)."),
@@ -90,14 +99,14 @@ def validate_command(
     boundaries: Annotated[
         Path | None, typer.Option("--boundaries", "-b", help="Ward boundaries: fills ward_id, detects swapped lat/lon.")
     ] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="CRS of the coordinates, e.g. EPSG:3405 (default degrees).")] = None,
-    lon: Annotated[str | None, typer.Option("--lon", help="Longitude (x) column.")] = None,
-    lat: Annotated[str | None, typer.Option("--lat", help="Latitude (y) column.")] = None,
-    id_field: Annotated[str | None, typer.Option("--id-field", help="Incident id column.")] = None,
-    category_field: Annotated[str | None, typer.Option("--category-field", help="Category column.")] = None,
-    time_field: Annotated[str | None, typer.Option("--time-field", help="Time column.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Give every row this category code.")] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="Zone of naive times (default setting).")] = None,
+    crs: CrsOption = None,
+    lon: LonOption = None,
+    lat: LatOption = None,
+    id_field: IdFieldOption = None,
+    category_field: CategoryFieldOption = None,
+    time_field: TimeFieldOption = None,
+    category: ForcedCategoryOption = None,
+    timezone: TimezoneOption = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Issues shown in the table.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
@@ -133,14 +142,14 @@ def ingest_command(
             "--boundaries", "-b", help="Ward boundaries file: fills ward_id and is saved in the store (default: the store's wards)."
         ),
     ] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="CRS of the coordinates, e.g. EPSG:3405 (default degrees).")] = None,
-    lon: Annotated[str | None, typer.Option("--lon", help="Longitude (x) column.")] = None,
-    lat: Annotated[str | None, typer.Option("--lat", help="Latitude (y) column.")] = None,
-    id_field: Annotated[str | None, typer.Option("--id-field", help="Incident id column.")] = None,
-    category_field: Annotated[str | None, typer.Option("--category-field", help="Category column.")] = None,
-    time_field: Annotated[str | None, typer.Option("--time-field", help="Time column.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Give every row this category code.")] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="Zone of naive times (default setting).")] = None,
+    crs: CrsOption = None,
+    lon: LonOption = None,
+    lat: LatOption = None,
+    id_field: IdFieldOption = None,
+    category_field: CategoryFieldOption = None,
+    time_field: TimeFieldOption = None,
+    category: ForcedCategoryOption = None,
+    timezone: TimezoneOption = None,
     source: Annotated[str | None, typer.Option("--source", help="Source label of the rows (default: the file name).")] = None,
     as_json: JsonOption = False,
 ) -> None:
