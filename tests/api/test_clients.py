@@ -10,17 +10,24 @@ import httpx
 import pyogrio
 import pytest
 
+from waiting import wait_until
+
 pytestmark = pytest.mark.slow
 
 COLLECTIONS = ("wards", "incidents", "hotspots")
+
+
+def _log_entries(path, request_id: str) -> list[dict]:
+    """Access-log entries of one request (the server writes them after the response)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return [e for e in lines if e.get("request_id") == request_id and "status" in e]
 
 
 def test_server_logs_json_with_request_ids(real_server):
     server, keys = real_server
     r = httpx.get(f"{server.url}/collections", headers={"X-API-Key": keys["viewer"], "X-Request-ID": "trace-42"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "trace-42"
-    lines = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
-    entry = [e for e in lines if e.get("request_id") == "trace-42"]
+    entry = wait_until(lambda: _log_entries(server.log_path, "trace-42"), timeout=30)
     assert entry and entry[0]["status"] == 200 and entry[0]["path"] == "/collections"
     assert entry[0]["key_id"] == keys["viewer"].split("_")[1]
     assert keys["viewer"] not in server.log_path.read_text()
