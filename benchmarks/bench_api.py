@@ -218,7 +218,7 @@ def main() -> None:
         # reference: the library in this process, same data
         ref_times, query_times, find_times = [], [], []
         with SQLiteStore(tmp / "ward_geo.sqlite") as store:
-            from ward_geo.analysis.dbscan import warm_up
+            from ward_geo.cluster import warm_up
 
             warm_up()  # as the server does at start-up: compile times are not measured
             for _ in range(args.runs):

@@ -74,7 +74,7 @@ def mem_available_mb() -> float:
 
 def _fit(impl: str, X: Any, ms: int) -> Any:
     if impl == "ward_geo":
-        from ward_geo.analysis.dbscan import DBSCAN
+        from ward_geo.cluster import DBSCAN
 
         model = DBSCAN(DBSCAN_EPS, ms).fit(X)
         return model.labels_, model.core_sample_indices_
@@ -90,7 +90,7 @@ def _fit(impl: str, X: Any, ms: int) -> Any:
         labels, core = dbscan.DBSCAN(X, eps=DBSCAN_EPS, min_samples=ms)
         return labels, np.flatnonzero(core)
     if impl.startswith("stdbscan"):
-        from ward_geo.analysis.stdbscan import STDBSCAN
+        from ward_geo.cluster import STDBSCAN
 
         X, t = X
         eps_t = 1e9 if impl == "stdbscan:unbounded" else ST_EPS_T_HOURS
@@ -99,7 +99,7 @@ def _fit(impl: str, X: Any, ms: int) -> Any:
     if impl.startswith("hdbscan:"):
         backend = impl.split(":", 1)[1]
         if backend == "ward_geo":
-            from ward_geo.analysis.hdbscan import HDBSCAN
+            from ward_geo.cluster import HDBSCAN
 
             return HDBSCAN(min_cluster_size=ms * 5, min_samples=ms).fit(X).labels_, None
         if backend == "fast_hdbscan":
@@ -169,7 +169,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     out["n_clusters"] = int(labels.max()) + 1 if labels.size else 0
     out["clustered"] = float((labels >= 0).mean())
     if spec.get("check") and impl == "stdbscan:unbounded":
-        from ward_geo.analysis.dbscan import DBSCAN as WgDBSCAN
+        from ward_geo.cluster import DBSCAN as WgDBSCAN
 
         ref = WgDBSCAN(DBSCAN_EPS, ms).fit(X[0])
         out["check"] = "vs DBSCAN: " + compare(labels, core, ref.labels_, ref.core_sample_indices_, n)

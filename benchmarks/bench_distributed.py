@@ -19,7 +19,7 @@ each worker process, sampled with psutil every 0.1 s (the memory limit is set ab
 
 Reference ("single"): one process reads the geometry column of every file with
 geopandas, assigns wards (``assign_wards``), projects with the same pyproj call, fits
-:class:`ward_geo.analysis.dbscan.DBSCAN` and counts incidents per ward and per (ward,
+:class:`ward_geo.cluster.DBSCAN` and counts incidents per ward and per (ward,
 cluster) with pandas — the same work (peak = its ``ru_maxrss``). Ratios are Dask /
 single. At ``--equality`` size both paths run and their labels and core points are
 compared label for label. Times are medians of ``--repeats`` runs (``--large-repeats``
@@ -74,7 +74,7 @@ def single_main(folder: str, min_samples: int, labels_out: str | None) -> None:
     import numpy as np
     import pandas as pd
 
-    from ward_geo.analysis.dbscan import DBSCAN, warm_up
+    from ward_geo.cluster import DBSCAN, warm_up
     from ward_geo.analysis.hotspots import _metric_xy
     from ward_geo.io.readers import assign_wards, read_boundaries
     from ward_geo.settings import get_settings
@@ -159,7 +159,7 @@ def run_dask(folder: Path, min_samples: int, boundaries: Any, memory_limit: str,
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         # load the numba kernels in each worker before timing (as the service's warm-up does)
-        from ward_geo.analysis.dbscan import warm_up
+        from ward_geo.cluster import warm_up
 
         client.run(warm_up, hdbscan=False)
         pids = list(client.run(os.getpid).values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ward_geo.analysis.dbscan import DBSCAN
+from ward_geo.cluster import DBSCAN
 from ward_geo.analysis.dbscan_dask import DistributedDBSCAN, open_client, tile_points
 from ward_geo.errors import ParameterError
 

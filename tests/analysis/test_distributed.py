@@ -9,7 +9,7 @@ import pytest
 import shapely
 from sklearn.cluster import DBSCAN as SkDBSCAN
 
-from ward_geo.analysis.dbscan import DBSCAN
+from ward_geo.cluster import DBSCAN
 from ward_geo.analysis.distributed import (
     ROW_BITS,
     dask_client,

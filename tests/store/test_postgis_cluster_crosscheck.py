@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from _store_specs import StoreSpec
 
-from ward_geo.analysis.dbscan import DBSCAN
+from ward_geo.cluster import DBSCAN
 
 psycopg = pytest.importorskip("psycopg")
 

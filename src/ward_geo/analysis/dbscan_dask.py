@@ -9,7 +9,7 @@ tile tasks run on the Dask workers, and only small per-point flags travel back:
    each tile decides the core status of the points it owns.
 2. **Local components.** With every point's core flag known (halo points' flags come
    from their owning tiles), each tile joins its core points, its own and its halo's,
-   with the same union-find as :class:`~ward_geo.analysis.dbscan.DBSCAN`. Any two core
+   with the same union-find as :class:`~ward_geo.cluster.DBSCAN`. Any two core
    points within ``eps`` of each other appear together in the tile of either one, so
    every edge of the core graph is seen by some tile.
 3. **Global merge and labels.** The driver unites local components that share a core
@@ -36,20 +36,17 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ward_geo.analysis._grid import _cell_boxes, build_grid, thread_budget
-from ward_geo.analysis.dbscan import (
-    DEFAULT_MAX_EPS_M,
-    _check_eps,
-    _check_min_samples,
-    _connect_cores,
-    _core_boxes,
-    _core_flags,
-    _core_tables,
-    _label_points,
-    _scatter,
-    validate_points,
-    validate_weights,
+from ward_geo.cluster._grid import cell_boxes, build_grid, thread_budget
+from ward_geo.cluster._validation import DEFAULT_MAX_EPS_M, check_eps, check_min_samples
+from ward_geo.cluster._dbscan_inner import (
+    connect_cores,
+    core_boxes,
+    core_flags,
+    core_tables,
+    label_points,
+    scatter_to,
 )
+from ward_geo.cluster._validation import validate_points, validate_weights
 from ward_geo.errors import ConfigurationError, ParameterError
 
 __all__ = ["DistributedDBSCAN", "tile_points", "open_client"]
@@ -64,21 +61,21 @@ def _tile_core(x: np.ndarray, y: np.ndarray, w: np.ndarray, eps: float, min_samp
         grid = build_grid(x, y, eps)
         ws = w[grid.order]
         eps2 = eps * eps
-        bx0, bx1, by0, by1, cw, full = _cell_boxes(grid.xs, grid.ys, ws, grid.start, eps2)
-        core = _core_flags(grid.xs, grid.ys, ws, grid.start, grid.nbr_ptr, grid.nbr,
+        bx0, bx1, by0, by1, cw, full = cell_boxes(grid.xs, grid.ys, ws, grid.start, eps2)
+        core = core_flags(grid.xs, grid.ys, ws, grid.start, grid.nbr_ptr, grid.nbr,
                            bx0, bx1, by0, by1, cw, full, eps2, float(min_samples))
-        return _scatter(core, grid.order)
+        return scatter_to(core, grid.order)
 
 
 def _tile_prepare(x, y, core, eps):
     grid = build_grid(x, y, eps)
     eps2 = eps * eps
-    *_, full = _cell_boxes(grid.xs, grid.ys, np.ones(x.shape[0]), grid.start, eps2)
+    *_, full = cell_boxes(grid.xs, grid.ys, np.ones(x.shape[0]), grid.start, eps2)
     core_sorted = core[grid.order]
-    cptr, cpos = _core_tables(core_sorted, grid.start)
+    cptr, cpos = core_tables(core_sorted, grid.start)
     cx = grid.xs[cpos]
     cy = grid.ys[cpos]
-    boxes = _core_boxes(cx, cy, cptr)
+    boxes = core_boxes(cx, cy, cptr)
     return grid, full, core_sorted, cptr, cpos, cx, cy, boxes
 
 
@@ -86,7 +83,7 @@ def _tile_components(x: np.ndarray, y: np.ndarray, core: np.ndarray, eps: float)
     """Tile-local index of the component root of each core point (``-1`` elsewhere)."""
     with thread_budget(x.shape[0]):
         grid, full, _, cptr, cpos, cx, cy, boxes = _tile_prepare(x, y, core, eps)
-        root = _connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, *boxes, eps * eps)
+        root = connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, *boxes, eps * eps)
         local = grid.order[cpos]
         comp = np.full(x.shape[0], -1, dtype=np.int64)
         comp[local] = local[root]
@@ -99,9 +96,9 @@ def _tile_labels(x: np.ndarray, y: np.ndarray, core: np.ndarray, core_label: np.
     with thread_budget(x.shape[0]):
         grid, full, core_sorted, cptr, cpos, cx, cy, boxes = _tile_prepare(x, y, core, eps)
         clab = core_label[grid.order[cpos]]
-        labels_sorted = _label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy,
+        labels_sorted = label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy,
                                       clab, full, grid.nbr_ptr, grid.nbr, *boxes, eps * eps)
-        return _scatter(labels_sorted, grid.order)
+        return scatter_to(labels_sorted, grid.order)
 
 
 # --------------------------------------------------------------------------- tiling
@@ -198,7 +195,7 @@ class DistributedDBSCAN:
     Attributes
     ----------
     labels_, core_sample_indices_, components_, n_clusters_
-        Identical to :class:`ward_geo.analysis.dbscan.DBSCAN`'s.
+        Identical to :class:`ward_geo.cluster.DBSCAN`'s.
     n_tiles_ : int
         Tiles used.
     halo_fraction_ : float
@@ -223,11 +220,11 @@ class DistributedDBSCAN:
         problems: list[str] = []
         eps = ms = None
         try:
-            eps = _check_eps(self.eps, self.max_eps)
+            eps = check_eps(self.eps, self.max_eps)
         except ParameterError as exc:
             problems.append(exc.message)
         try:
-            ms = _check_min_samples(self.min_samples)
+            ms = check_min_samples(self.min_samples)
         except ParameterError as exc:
             problems.append(exc.message)
         if self.n_tiles is not None and (

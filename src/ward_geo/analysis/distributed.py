@@ -6,7 +6,7 @@ The incidents stay on the Dask workers from the moment they are read
 numbers per partition, the small table of clusters that meet across tiles, and the
 results asked for.
 
-Algorithm (the result equals :class:`ward_geo.analysis.dbscan.DBSCAN` on the union of the
+Algorithm (the result equals :class:`ward_geo.cluster.DBSCAN` on the union of the
 partitions, label for label)
 ---------------------------------------------------------------------------------------
 0. **Scan** each partition (in parallel): row count after the filters, lon/lat extent
@@ -498,8 +498,8 @@ def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads:
     (``gid``, ``node``) of core points that appear in more than one tile, and every
     node with the smallest ``gid`` of its own core points.
     """
-    from ward_geo.analysis._grid import _cell_boxes, build_grid
-    from ward_geo.analysis.dbscan import _connect_cores, _core_boxes, _core_flags, _core_tables
+    from ward_geo.cluster._grid import cell_boxes, build_grid
+    from ward_geo.cluster._dbscan_inner import connect_cores, core_boxes, core_flags, core_tables
 
     frame = frame.reset_index(drop=True)
     order = np.argsort(frame["tile"].to_numpy(), kind="stable")
@@ -522,16 +522,16 @@ def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads:
             w = np.ascontiguousarray(ws_all[s:e]) if ws_all is not None else np.ones(e - s)
             grid = build_grid(x, y, eps)
             wsorted = w[grid.order]
-            bx0, bx1, by0, by1, cw, full = _cell_boxes(grid.xs, grid.ys, wsorted, grid.start, eps2)
-            flags = _core_flags(grid.xs, grid.ys, wsorted, grid.start, grid.nbr_ptr, grid.nbr,
+            bx0, bx1, by0, by1, cw, full = cell_boxes(grid.xs, grid.ys, wsorted, grid.start, eps2)
+            flags = core_flags(grid.xs, grid.ys, wsorted, grid.start, grid.nbr_ptr, grid.nbr,
                                 bx0, bx1, by0, by1, cw, full, eps2, float(min_samples))
-            cptr, cpos = _core_tables(flags, grid.start)
+            cptr, cpos = core_tables(flags, grid.start)
             if cpos.size == 0:
                 continue
             cx = grid.xs[cpos]
             cy = grid.ys[cpos]
-            kx0, kx1, ky0, ky1 = _core_boxes(cx, cy, cptr)
-            root = _connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
+            kx0, kx1, ky0, ky1 = core_boxes(cx, cy, cptr)
+            root = connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
             local = grid.order[cpos]  # tile-local row of each core point
             rows = s + local
             core[rows] = True
@@ -557,8 +557,8 @@ def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads:
 def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.ndarray, eps: float,
                  threads: int) -> pd.DataFrame:
     """Labels of the own points of every tile of one group (given each node's cluster)."""
-    from ward_geo.analysis._grid import _cell_boxes, build_grid
-    from ward_geo.analysis.dbscan import _core_boxes, _core_tables, _label_points, _scatter
+    from ward_geo.cluster._grid import cell_boxes, build_grid
+    from ward_geo.cluster._dbscan_inner import core_boxes, core_tables, label_points, scatter_to
 
     n = len(frame)
     labels = np.full(n, -1, dtype=np.int64)
@@ -577,16 +577,16 @@ def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.nda
             clabel = np.full(e - s, -1, dtype=np.int64)
             clabel[core] = node_labels[np.searchsorted(node_keys, node_all[s:e][core])]
             grid = build_grid(x, y, eps)
-            *_, full = _cell_boxes(grid.xs, grid.ys, np.ones(e - s), grid.start, eps2)
+            *_, full = cell_boxes(grid.xs, grid.ys, np.ones(e - s), grid.start, eps2)
             core_sorted = core[grid.order]
-            cptr, cpos = _core_tables(core_sorted, grid.start)
+            cptr, cpos = core_tables(core_sorted, grid.start)
             cx = grid.xs[cpos]
             cy = grid.ys[cpos]
-            kx0, kx1, ky0, ky1 = _core_boxes(cx, cy, cptr)
+            kx0, kx1, ky0, ky1 = core_boxes(cx, cy, cptr)
             clab = clabel[grid.order[cpos]]
-            lab_sorted = _label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy, clab, full,
+            lab_sorted = label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy, clab, full,
                                        grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
-            labels[s:e] = _scatter(lab_sorted, grid.order)
+            labels[s:e] = scatter_to(lab_sorted, grid.order)
     own = frame["own"].to_numpy()
     keep = [c for c in ("gid", "x", "y", "score", "ward", "cat", "t") if c in frame.columns]
     out = frame.loc[own, keep].reset_index(drop=True)
@@ -794,16 +794,16 @@ class DaskDBSCANResult:
 
 def _check_dbscan_args(eps: Any, min_samples: Any, max_eps: float | None, n_groups: Any,
                        tile_side: Any) -> tuple[float, int]:
-    from ward_geo.analysis.dbscan import _check_eps, _check_min_samples
+    from ward_geo.cluster._validation import check_eps, check_min_samples
 
     problems: list[str] = []
     e = k = None
     try:
-        e = _check_eps(eps, max_eps)
+        e = check_eps(eps, max_eps)
     except ParameterError as exc:
         problems.append(exc.message)
     try:
-        k = _check_min_samples(min_samples)
+        k = check_min_samples(min_samples)
     except ParameterError as exc:
         problems.append(exc.message)
     if n_groups is not None and (isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1):
@@ -899,7 +899,7 @@ def dask_dbscan(
     tile_side : float, optional
         Tile side in metres (at least ``8 * eps``); default from ``n_groups``.
     max_eps : float or None
-        As :class:`~ward_geo.analysis.dbscan.DBSCAN`.
+        As :class:`~ward_geo.cluster.DBSCAN`.
 
     Returns
     -------

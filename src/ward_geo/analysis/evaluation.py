@@ -266,8 +266,8 @@ def _clustered_mask(method: str, xy: np.ndarray, times: pd.Series, params: dict[
     if len(xy) == 0:
         return np.zeros(0, dtype=bool)
     if method == "dbscan":
-        from ward_geo.analysis.dbscan import DBSCAN
-        from ward_geo.analysis.params import suggest_dbscan_params
+        from ward_geo.cluster import DBSCAN
+        from ward_geo.cluster import suggest_dbscan_params
 
         chosen = suggest_dbscan_params(
             xy, area_m2=params.get("area_m2"), eps=params.get("eps"), min_samples=params.get("min_samples")
@@ -275,15 +275,15 @@ def _clustered_mask(method: str, xy: np.ndarray, times: pd.Series, params: dict[
         eps, ms = chosen.eps, chosen.min_samples
         labels = DBSCAN(eps=float(eps), min_samples=int(ms)).fit(xy).labels_
     elif method == "hdbscan":
-        from ward_geo.analysis.hdbscan import HDBSCAN
+        from ward_geo.cluster import HDBSCAN
 
         mcs = int(params.get("min_cluster_size") or max(10, round(0.003 * len(xy))))
         if len(xy) <= mcs:
             return np.zeros(len(xy), dtype=bool)
         labels = HDBSCAN(min_cluster_size=mcs).fit(xy).labels_
     elif method == "stdbscan":
-        from ward_geo.analysis.params import suggest_dbscan_params
-        from ward_geo.analysis.stdbscan import STDBSCAN
+        from ward_geo.cluster import suggest_dbscan_params
+        from ward_geo.cluster import STDBSCAN
 
         chosen = suggest_dbscan_params(
             xy, area_m2=params.get("area_m2"), eps=params.get("eps"), min_samples=params.get("min_samples")

@@ -4,15 +4,15 @@
 polygons, one row per hotspot, in EPSG:4326. Five methods share the same output:
 
 ``"dbscan"``
-    Density-based clusters (:class:`ward_geo.analysis.dbscan.DBSCAN`, exact). ``eps`` (metres)
+    Density-based clusters (:class:`ward_geo.cluster.DBSCAN`, exact). ``eps`` (metres)
     and ``min_samples`` are chosen from the data by
-    :func:`ward_geo.analysis.params.suggest_dbscan_params` when not given; explicit values win.
+    :func:`ward_geo.cluster.suggest_dbscan_params` when not given; explicit values win.
 ``"hdbscan"``
-    Variable-density clusters (:class:`ward_geo.analysis.hdbscan.HDBSCAN`);
+    Variable-density clusters (:class:`ward_geo.cluster.HDBSCAN`);
     ``min_cluster_size`` defaults to ``min_samples`` when given, else to
     ``clip(round(sqrt(n) / 2), 5, 500)`` for ``n`` incidents (15 for a thousand).
 ``"stdbscan"``
-    Space–time clusters (:class:`ward_geo.analysis.stdbscan.STDBSCAN`): ``eps`` in metres and
+    Space–time clusters (:class:`ward_geo.cluster.STDBSCAN`): ``eps`` in metres and
     ``eps_time`` (hours, default 168 = one week).
 ``"kde"``
     Top density contours of a kernel density surface of the incidents weighted by
@@ -395,7 +395,7 @@ class _Clustering:
 def _suggest(X: np.ndarray, eps: float | None, min_samples: int | None,
              area_m2: float | None) -> tuple[float, int, str]:
     """eps and min_samples: explicit values win; the rest from the data (and why)."""
-    from ward_geo.analysis.params import suggest_dbscan_params
+    from ward_geo.cluster import suggest_dbscan_params
 
     if eps is not None and min_samples is not None:
         return float(eps), int(min_samples), "eps and min_samples given explicitly"
@@ -431,7 +431,7 @@ def _weights(gdf: gpd.GeoDataFrame, cat_codes: tuple[np.ndarray, list[str]] | No
 
 def _cluster_dbscan(X: np.ndarray, eps: float | None, min_samples: int | None, params: dict[str, Any],
                     weights: np.ndarray, area_m2: float | None) -> _Clustering:
-    from ward_geo.analysis.dbscan import DBSCAN
+    from ward_geo.cluster import DBSCAN
 
     e, k, reason = _suggest(X, eps, min_samples, area_m2)
     weighted = bool(params.get("weighted", False))
@@ -447,7 +447,7 @@ def _cluster_dbscan(X: np.ndarray, eps: float | None, min_samples: int | None, p
 
 def _cluster_hdbscan(X: np.ndarray, min_samples: int | None, params: dict[str, Any],
                      area_m2: float | None) -> _Clustering:
-    from ward_geo.analysis.hdbscan import HDBSCAN
+    from ward_geo.cluster import HDBSCAN
 
     size = params.get("min_cluster_size")
     reason = "min_cluster_size given explicitly"
@@ -474,7 +474,7 @@ def _cluster_hdbscan(X: np.ndarray, min_samples: int | None, params: dict[str, A
 
 def _cluster_stdbscan(X: np.ndarray, t: pd.Series, eps: float | None, min_samples: int | None,
                       params: dict[str, Any], area_m2: float | None) -> _Clustering:
-    from ward_geo.analysis.stdbscan import STDBSCAN
+    from ward_geo.cluster import STDBSCAN
 
     e, k, reason = _suggest(X, eps, min_samples, area_m2)
     eps_time = float(params.get("eps_time") or _DEFAULT_EPS_TIME_H)

@@ -119,7 +119,7 @@ def _warm_up(state: ServiceState) -> None:
     permanent generation, so later full collections only walk what the service allocates.
     """
     try:
-        from ward_geo.analysis import dbscan
+        from ward_geo import cluster as dbscan
 
         warm = getattr(dbscan, "warm_up", None)
         if callable(warm):

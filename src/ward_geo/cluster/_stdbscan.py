@@ -8,7 +8,7 @@ points that are neighbours share a cluster, and a border point takes the smalles
 among its core neighbours' clusters, clusters being numbered by their first core point —
 the same result as ``sklearn.cluster.DBSCAN`` run on the space-time neighbourhood graph.
 
-The search uses the spatial grid of :mod:`ward_geo.analysis._grid` (cells of side
+The search uses the spatial grid of :mod:`ward_geo.cluster._grid` (cells of side
 ``eps_m / sqrt(2)``) with each cell's points sorted by time, so each point scans only the
 time window of the 25 surrounding cells.
 """
@@ -24,21 +24,20 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from ward_geo.analysis._grid import (
-    _box_max_d2,
-    _box_min_d2,
-    _cell_boxes,
-    _find,
-    _union,
+from ward_geo.cluster._grid import (
+    box_max_d2,
+    box_min_d2,
+    cell_boxes,
+    find_root,
+    union_roots,
     build_grid,
     thread_budget,
 )
-from ward_geo.analysis.dbscan import (
+from ward_geo.cluster._dbscan_inner import number_clusters, scatter_to
+from ward_geo.cluster._validation import (
     DEFAULT_MAX_EPS_M,
-    _check_eps,
-    _check_min_samples,
-    _number_clusters,
-    _scatter,
+    check_eps,
+    check_min_samples,
     validate_points,
     validate_weights,
 )
@@ -48,7 +47,7 @@ __all__ = ["STDBSCAN", "to_seconds", "warm_up"]
 
 
 @njit(cache=True, nogil=True)
-def _sort_cells_by_time(ts, start):
+def sort_cells_by_time(ts, start):
     """Permutation (within each cell) that sorts a cell's points by time."""
     n = ts.shape[0]
     perm = np.empty(n, dtype=np.int64)
@@ -62,7 +61,7 @@ def _sort_cells_by_time(ts, start):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _window_start(ts, lo, hi, tmin):
+def window_start(ts, lo, hi, tmin):
     while lo < hi:
         mid = (lo + hi) >> 1
         if ts[mid] < tmin:
@@ -73,7 +72,7 @@ def _window_start(ts, lo, hi, tmin):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _time_window(ts, lo, hi, pt, eps_t):
+def time_window(ts, lo, hi, pt, eps_t):
     """Exact slice ``[a, b)`` of a time-sorted cell with ``|pt - ts[j]| <= eps_t``.
 
     ``pt - ts[j]`` falls and ``ts[j] - pt`` rises along the cell, so both ends are found
@@ -99,7 +98,7 @@ def _time_window(ts, lo, hi, pt, eps_t):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _st_core(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1, eps2, eps_t,
+def st_core_flags(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1, eps2, eps_t,
              min_samples):
     """Core flags; ``wsum`` is the running sum of ``ws`` (``wsum[k] = ws[:k].sum()``)."""
     n = xs.shape[0]
@@ -114,10 +113,10 @@ def _st_core(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1, eps2
             cnt = 0.0
             for t in range(nb0 - 1, nbr_ptr[c + 1]):
                 d = nbr[t] if t >= nb0 else np.int64(c)
-                if _box_min_d2(px, py, bx0[d], bx1[d], by0[d], by1[d]) > eps2:
+                if box_min_d2(px, py, bx0[d], bx1[d], by0[d], by1[d]) > eps2:
                     continue
-                a, b = _time_window(ts, start[d], start[d + 1], pt, eps_t)
-                if _box_max_d2(px, py, bx0[d], bx1[d], by0[d], by1[d]) <= eps2:
+                a, b = time_window(ts, start[d], start[d + 1], pt, eps_t)
+                if box_max_d2(px, py, bx0[d], bx1[d], by0[d], by1[d]) <= eps2:
                     # the whole cell is within eps: weigh its time window at once
                     cnt += wsum[b] - wsum[a]
                 else:
@@ -133,7 +132,7 @@ def _st_core(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1, eps2
 
 
 @njit(cache=True, nogil=True)
-def _st_connect(xs, ys, ts, core, core_slot, start, nbr_ptr, nbr, eps2, eps_t, margin):
+def st_connect(xs, ys, ts, core, core_slot, start, nbr_ptr, nbr, eps2, eps_t, margin):
     """Union-find over core points; ``core_slot[i]`` is i's index in the core list."""
     m = 0
     for i in range(core.shape[0]):
@@ -154,22 +153,22 @@ def _st_connect(xs, ys, ts, core, core_slot, start, nbr_ptr, nbr, eps2, eps_t, m
                 d = nbr[t] if t >= nb0 else c
                 if d < c:
                     continue
-                j = _window_start(ts, start[d], start[d + 1], pt - eps_t - margin)
+                j = window_start(ts, start[d], start[d + 1], pt - eps_t - margin)
                 e = start[d + 1]
                 while j < e and ts[j] <= pt + eps_t + margin:
                     if core[j] and (d != c or j > i) and abs(pt - ts[j]) <= eps_t:
                         dx = px - xs[j]
                         dy = py - ys[j]
                         if dx * dx + dy * dy <= eps2:
-                            _union(parent, a, core_slot[j])
+                            union_roots(parent, a, core_slot[j])
                     j += 1
     for k in range(m):
-        parent[k] = _find(parent, k)
+        parent[k] = find_root(parent, k)
     return parent
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _st_labels(xs, ys, ts, core, core_slot, clab, start, nbr_ptr, nbr, eps2, eps_t, margin):
+def st_label_points(xs, ys, ts, core, core_slot, clab, start, nbr_ptr, nbr, eps2, eps_t, margin):
     n = xs.shape[0]
     ncell = start.shape[0] - 1
     big = np.iinfo(np.int64).max
@@ -186,7 +185,7 @@ def _st_labels(xs, ys, ts, core, core_slot, clab, start, nbr_ptr, nbr, eps2, eps
             best = big
             for t in range(nb0 - 1, nbr_ptr[c + 1]):
                 d = nbr[t] if t >= nb0 else np.int64(c)
-                j = _window_start(ts, start[d], start[d + 1], pt - eps_t - margin)
+                j = window_start(ts, start[d], start[d + 1], pt - eps_t - margin)
                 e = start[d + 1]
                 while j < e and ts[j] <= pt + eps_t + margin:
                     if core[j] and abs(pt - ts[j]) <= eps_t:
@@ -250,7 +249,7 @@ def to_seconds(t: Any) -> np.ndarray:
     return out
 
 
-def _eps_t_seconds(eps_t: Any) -> float:
+def eps_t_seconds(eps_t: Any) -> float:
     if isinstance(eps_t, bool):
         raise ParameterError(f"eps_t must be a duration or a number of hours, got {eps_t!r}")
     if isinstance(eps_t, (pd.Timedelta, _dt.timedelta, np.timedelta64, str)):
@@ -285,7 +284,7 @@ class STDBSCAN:
     Attributes
     ----------
     labels_, core_sample_indices_, components_, n_clusters_
-        As in :class:`ward_geo.analysis.dbscan.DBSCAN`; ``components_`` holds the
+        As in :class:`ward_geo.cluster.DBSCAN`; ``components_`` holds the
         core points' x, y.
     eps_t_seconds_ : float
         The temporal radius in seconds.
@@ -332,9 +331,9 @@ class STDBSCAN:
         STDBSCAN
         """
         problems: list[str] = []
-        eps = _collect(problems, _check_eps, self.eps_m, self.max_eps)
-        eps_t = _collect(problems, _eps_t_seconds, self.eps_t)
-        min_samples = _collect(problems, _check_min_samples, self.min_samples)
+        eps = _collect(problems, check_eps, self.eps_m, self.max_eps)
+        eps_t = _collect(problems, eps_t_seconds, self.eps_t)
+        min_samples = _collect(problems, check_min_samples, self.min_samples)
         if problems:
             raise ParameterError("; ".join(problems))
         if t is None:
@@ -349,7 +348,7 @@ class STDBSCAN:
         n = xy.shape[0]
         w = validate_weights(sample_weight, n)
         with thread_budget(n):
-            labels, core_idx = _stdbscan_core(
+            labels, core_idx = stdbscan_labels(
                 np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), ts, w,
                 float(eps), float(eps_t), int(min_samples),
             )
@@ -373,13 +372,13 @@ def _collect(problems: list[str], check: Any, *args: Any) -> Any:
         return None
 
 
-def _stdbscan_core(x, y, ts, w, eps, eps_t, min_samples):
+def stdbscan_labels(x, y, ts, w, eps, eps_t, min_samples):
     n = x.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     grid = build_grid(x, y, eps)
     ts_s = ts[grid.order]
-    perm = _sort_cells_by_time(ts_s, grid.start)
+    perm = sort_cells_by_time(ts_s, grid.start)
     order = grid.order[perm]
     xs = grid.xs[perm]
     ys = grid.ys[perm]
@@ -388,18 +387,18 @@ def _stdbscan_core(x, y, ts, w, eps, eps_t, min_samples):
     eps2 = eps * eps
     # slack for the window bounds only; the exact test is |t_i - t_j| <= eps_t
     margin = 1e-9 * (eps_t + float(np.abs(ts).max()) + 1.0)
-    bx0, bx1, by0, by1, _, _ = _cell_boxes(xs, ys, ws, grid.start, eps2)
+    bx0, bx1, by0, by1, _, _ = cell_boxes(xs, ys, ws, grid.start, eps2)
     wsum = np.concatenate([[0.0], np.cumsum(ws)])
-    core = _st_core(xs, ys, tss, ws, wsum, grid.start, grid.nbr_ptr, grid.nbr,
+    core = st_core_flags(xs, ys, tss, ws, wsum, grid.start, grid.nbr_ptr, grid.nbr,
                     bx0, bx1, by0, by1, eps2, eps_t, float(min_samples))
     core_slot = np.cumsum(core) - 1
-    root = _st_connect(xs, ys, tss, core, core_slot, grid.start, grid.nbr_ptr, grid.nbr,
+    root = st_connect(xs, ys, tss, core, core_slot, grid.start, grid.nbr_ptr, grid.nbr,
                        eps2, eps_t, margin)
     core_orig = order[core]
-    clab = _number_clusters(root, core_orig)
-    labels_sorted = _st_labels(xs, ys, tss, core, core_slot, clab, grid.start, grid.nbr_ptr,
+    clab = number_clusters(root, core_orig)
+    labels_sorted = st_label_points(xs, ys, tss, core, core_slot, clab, grid.start, grid.nbr_ptr,
                                grid.nbr, eps2, eps_t, margin)
-    return _scatter(labels_sorted, order), np.sort(core_orig)
+    return scatter_to(labels_sorted, order), np.sort(core_orig)
 
 
 def warm_up() -> None:

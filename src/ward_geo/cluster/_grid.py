@@ -48,7 +48,7 @@ def thread_budget(n_points: int) -> Iterator[None]:
 
 
 @njit(cache=True, nogil=True)
-def _find(parent: np.ndarray, i: int) -> int:
+def find_root(parent: np.ndarray, i: int) -> int:
     root = i
     while parent[root] != root:
         root = parent[root]
@@ -60,9 +60,9 @@ def _find(parent: np.ndarray, i: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _union(parent: np.ndarray, i: int, j: int) -> None:
-    ri = _find(parent, i)
-    rj = _find(parent, j)
+def union_roots(parent: np.ndarray, i: int, j: int) -> None:
+    ri = find_root(parent, i)
+    rj = find_root(parent, j)
     if ri == rj:
         return
     if ri < rj:
@@ -72,7 +72,7 @@ def _union(parent: np.ndarray, i: int, j: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _cell_keys(x, y, xmin, ymin, inv_side, ncy):
+def cell_keys(x, y, xmin, ymin, inv_side, ncy):
     n = x.shape[0]
     keys = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -83,7 +83,7 @@ def _cell_keys(x, y, xmin, ymin, inv_side, ncy):
 
 
 @njit(cache=True, nogil=True)
-def _counting_order(keys, nkeys):
+def counting_order(keys, nkeys):
     """Stable sort permutation of keys in ``[0, nkeys)`` by counting (O(n + nkeys))."""
     n = keys.shape[0]
     pos = np.zeros(nkeys + 1, dtype=np.int64)
@@ -100,7 +100,7 @@ def _counting_order(keys, nkeys):
 
 
 @njit(cache=True, nogil=True)
-def _cells_from_sorted_keys(skeys, ncy):
+def cells_from_sorted_keys(skeys, ncy):
     """Cell slices and integer cell coordinates of sorted keys."""
     n = skeys.shape[0]
     ncell = 0
@@ -122,7 +122,7 @@ def _cells_from_sorted_keys(skeys, ncy):
 
 
 @njit(cache=True, nogil=True)
-def _columns(ccx):
+def cell_columns(ccx):
     ncell = ccx.shape[0]
     ncol = 0
     for c in range(ncell):
@@ -141,7 +141,7 @@ def _columns(ccx):
 
 
 @njit(cache=True, nogil=True)
-def _lower_bound(arr, lo, hi, value):
+def lower_bound(arr, lo, hi, value):
     while lo < hi:
         mid = (lo + hi) >> 1
         if arr[mid] < value:
@@ -152,7 +152,7 @@ def _lower_bound(arr, lo, hi, value):
 
 
 @njit(cache=True, nogil=True)
-def _neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write):
+def neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write):
     """Count (and with ``write`` store at ``out[offset:]``) the occupied cells of the
     5 x 5 block around cell ``c``, itself excluded."""
     k = 0
@@ -165,7 +165,7 @@ def _neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write)
         hi = col_start[jj + 1]
         if abs(ccx[lo] - cx) > 2:
             continue
-        d = _lower_bound(ccy, lo, hi, cy - 2)
+        d = lower_bound(ccy, lo, hi, cy - 2)
         while d < hi and ccy[d] <= cy + 2:
             if d != c:
                 if write:
@@ -176,16 +176,16 @@ def _neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _neighbour_table(ccx, ccy, col_start, col_of_cell):
+def neighbour_table(ccx, ccy, col_start, col_of_cell):
     ncell = ccx.shape[0]
     counts = np.zeros(ncell + 1, dtype=np.int64)
     dummy = np.empty(0, dtype=np.int64)
     for c in prange(ncell):
-        counts[c + 1] = _neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, dummy, 0, False)
+        counts[c + 1] = neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, dummy, 0, False)
     ptr = np.cumsum(counts)
     nbr = np.empty(ptr[ncell], dtype=np.int64)
     for c in prange(ncell):
-        _neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, nbr, ptr[c], True)
+        neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, nbr, ptr[c], True)
         # nearest cells first: counts reach min_samples sooner, so loops stop earlier
         lo = ptr[c]
         for a in range(lo + 1, ptr[c + 1]):
@@ -200,7 +200,7 @@ def _neighbour_table(ccx, ccy, col_start, col_of_cell):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _cell_boxes(xs, ys, ws, start, eps2):
+def cell_boxes(xs, ys, ws, start, eps2):
     ncell = start.shape[0] - 1
     bx0 = np.empty(ncell)
     bx1 = np.empty(ncell)
@@ -234,28 +234,28 @@ def _cell_boxes(xs, ys, ws, start, eps2):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box_min_d2(px, py, x0, x1, y0, y1):
+def box_min_d2(px, py, x0, x1, y0, y1):
     dx = max(x0 - px, px - x1, 0.0)
     dy = max(y0 - py, py - y1, 0.0)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box_max_d2(px, py, x0, x1, y0, y1):
+def box_max_d2(px, py, x0, x1, y0, y1):
     dx = max(px - x0, x1 - px)
     dy = max(py - y0, y1 - py)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box_box_min_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
+def box_box_min_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
     dx = max(bx0 - ax1, ax0 - bx1, 0.0)
     dy = max(by0 - ay1, ay0 - by1, 0.0)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box_box_max_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
+def box_box_max_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
     dx = max(ax1 - bx0, bx1 - ax0)
     dy = max(ay1 - by0, by1 - ay0)
     return dx * dx + dy * dy
@@ -309,7 +309,7 @@ def build_grid(x: np.ndarray, y: np.ndarray, eps: float) -> GridIndex:
     xmin = float(x.min())
     ymin = float(y.min())
     span = max(float(x.max()) - xmin, float(y.max()) - ymin)
-    # the same expression as in _cell_keys, so every cell coordinate is < ncx, ncy
+    # the same expression as in cell_keys, so every cell coordinate is < ncx, ncy
     fx = (float(x.max()) - xmin) * inv_side
     fy = (float(y.max()) - ymin) * inv_side
     if not (fx < MAX_CELLS_PER_AXIS - 1 and fy < MAX_CELLS_PER_AXIS - 1):
@@ -319,18 +319,18 @@ def build_grid(x: np.ndarray, y: np.ndarray, eps: float) -> GridIndex:
             f"{span * math.sqrt(2.0) / MAX_CELLS_PER_AXIS:.3g} m"
         )
     ncy = math.floor(fy) + 1
-    keys = _cell_keys(x, y, xmin, ymin, inv_side, ncy)
+    keys = cell_keys(x, y, xmin, ymin, inv_side, ncy)
     ncx = math.floor(fx) + 1
     if ncx * ncy <= max(4 * x.shape[0], 1 << 16):
-        order = _counting_order(keys, ncx * ncy)  # dense grid: counting sort
+        order = counting_order(keys, ncx * ncy)  # dense grid: counting sort
     else:
         order = np.argsort(keys)
     skeys = keys[order]
     del keys
     xs = x[order]
     ys = y[order]
-    start, ccx, ccy = _cells_from_sorted_keys(skeys, ncy)
+    start, ccx, ccy = cells_from_sorted_keys(skeys, ncy)
     del skeys
-    col_start, col_of_cell = _columns(ccx)
-    nbr_ptr, nbr = _neighbour_table(ccx, ccy, col_start, col_of_cell)
+    col_start, col_of_cell = cell_columns(ccx)
+    nbr_ptr, nbr = neighbour_table(ccx, ccy, col_start, col_of_cell)
     return GridIndex(order, xs, ys, start, ccx, ccy, nbr_ptr, nbr)

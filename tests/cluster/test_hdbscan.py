@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ward_geo.analysis.hdbscan import BACKENDS, HDBSCAN
+from ward_geo.cluster import HDBSCAN
+from ward_geo.cluster import HDBSCAN_BACKENDS as BACKENDS
 from ward_geo.errors import ParameterError
 
 

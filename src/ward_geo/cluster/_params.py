@@ -154,7 +154,7 @@ def suggest_dbscan_params(
     ParameterError
         On invalid coordinates or options.
     """
-    from ward_geo.analysis.dbscan import _check_eps, _check_min_samples, validate_points
+    from ward_geo.cluster._validation import check_eps, check_min_samples, validate_points
 
     X = validate_points(X)
     problems: list[str] = []
@@ -165,10 +165,10 @@ def suggest_dbscan_params(
         problems.append(f"area_m2 must be a positive number of square metres, got {area_m2!r}")
     if not (math.isfinite(factor) and factor > 0):
         problems.append(f"factor must be > 0, got {factor!r}")
-    for check, value in ((_check_eps, eps), (_check_min_samples, min_samples)):
+    for check, value in ((check_eps, eps), (check_min_samples, min_samples)):
         if value is not None:
             try:
-                check(value, None) if check is _check_eps else check(value)
+                check(value, None) if check is check_eps else check(value)
             except ParameterError as exc:
                 problems.append(exc.message)
     if problems:

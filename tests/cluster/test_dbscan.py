@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import DBSCAN as SkDBSCAN
 
-from ward_geo.analysis import _grid
-from ward_geo.analysis.dbscan import DBSCAN, warm_up
+from ward_geo.cluster import _grid
+from ward_geo.cluster import DBSCAN, warm_up
 from ward_geo.errors import ParameterError
 
 HYP = settings(
@@ -186,7 +186,7 @@ def test_cell_that_is_not_all_within_eps_is_handled_exactly():
     y = np.ascontiguousarray(X[:, 1])
     grid = _grid.build_grid(x, y, eps)
     assert grid.n_cells == 1
-    *_, full = _grid._cell_boxes(grid.xs, grid.ys, np.ones(5), grid.start, eps * eps)
+    *_, full = _grid.cell_boxes(grid.xs, grid.ys, np.ones(5), grid.start, eps * eps)
     assert not full[0]
     for ms in range(1, 7):
         assert_equivalent(DBSCAN(eps, ms).fit(X), reference_fit(X, eps, ms), X, eps)

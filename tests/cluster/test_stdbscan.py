@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import DBSCAN as SkDBSCAN
 
-from ward_geo.analysis.stdbscan import STDBSCAN, to_seconds
+from ward_geo.cluster import STDBSCAN, to_seconds
 from ward_geo.errors import ParameterError
 
 

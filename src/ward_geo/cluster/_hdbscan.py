@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ward_geo.analysis.dbscan import validate_points, validate_weights
+from ward_geo.cluster._validation import validate_points, validate_weights
 from ward_geo.errors import ParameterError
 
 __all__ = ["HDBSCAN", "BACKENDS", "warm_up"]

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ward_geo.analysis.dbscan import DBSCAN
-from ward_geo.analysis.params import DBSCANParams, k_distance_knee, suggest_dbscan_params
+from ward_geo.cluster import DBSCAN
+from ward_geo.cluster import DBSCANParams, k_distance_knee, suggest_dbscan_params
 from ward_geo.errors import ParameterError
 
 
