@@ -75,7 +75,7 @@ def single_main(folder: str, min_samples: int, labels_out: str | None) -> None:
     import pandas as pd
 
     from ward_geo.cluster import DBSCAN, warm_up
-    from ward_geo.analysis.hotspots import _metric_xy
+    from ward_geo.analysis.hotspots.request import metric_xy as _metric_xy
     from ward_geo.io.readers import assign_wards, read_boundaries
     from ward_geo.settings import get_settings
 

@@ -121,7 +121,19 @@ def assert_valid_table(spots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame) -> 
     assert np.allclose(metric.geometry.area, spots["area_m2"], rtol=0.02)
     assert spots["hotspot_id"].is_unique
     assert spots["rank"].tolist() == list(range(1, len(spots) + 1))
-    assert spots["weighted_score"].is_monotonic_decreasing or "spot_type" in spots.columns
+    # ranked by the forecast of the next period (Gi* cold spots last)
+    assert spots["forecast_incidents"].is_monotonic_decreasing or "spot_type" in spots.columns
+    assert (spots["forecast_low"] <= spots["forecast_incidents"]).all()
+    assert (spots["forecast_incidents"] <= spots["forecast_high"] + 1).all()
+    # patrol-sized: no polygon wider than about 250 m (plus the buffer) unless asked otherwise
+    across = spots.attrs.get("params", {}).get("max_across_m")
+    if across is not None and "spot_type" not in spots.columns:
+        widths = [max(np.hypot(*np.diff(np.asarray(g.minimum_rotated_rectangle.exterior.coords), axis=0).T))
+                  for g in metric.geometry.values]
+        assert max(widths) <= across * 1.25, (max(widths), across)
+    cap = spots.attrs.get("params", {}).get("max_area_m2")
+    if cap is not None and "spot_type" not in spots.columns:
+        assert (spots["area_m2"] <= cap * 1.001).all()
     assert (spots["n_incidents"] == spots["member_ids"].map(len)).all()
     assert (spots["n_incidents"] == spots["category_counts"].map(lambda d: sum(d.values()))).all()
     assert all(len(h) == 24 for h in spots["peak_hours"]) and all(len(w) == 7 for w in spots["peak_weekdays"])

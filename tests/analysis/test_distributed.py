@@ -17,7 +17,8 @@ from ward_geo.analysis.distributed import (
     find_hotspots_dask,
     read_incident_partitions,
 )
-from ward_geo.analysis.hotspots import _metric_xy, find_hotspots
+from ward_geo.analysis.hotspots import find_hotspots
+from ward_geo.analysis.hotspots.request import metric_xy as _metric_xy
 from ward_geo.errors import InputError, ParameterError
 from ward_geo.io.readers import assign_wards, read_boundaries
 from ward_geo.synth import write_large_geoparquet
@@ -98,7 +99,7 @@ def test_equals_single_machine_across_tile_borders(client, seed, min_samples, we
     np.testing.assert_array_equal(Xm, X)  # identity projection: the exact test coordinates
     weights = None
     if weighted:
-        from ward_geo.analysis.hotspots import _weights
+        from ward_geo.analysis.hotspots.request import incident_weights as _weights
 
         weights = _weights(gdf)
     ref = DBSCAN(EPS, min_samples).fit(X, sample_weight=weights)

@@ -40,7 +40,8 @@ LA = "America/Los_Angeles"
 
 
 def test_dbscan_on_san_francisco_matches_sklearn_partition(sf_robbery):
-    spots = find_hotspots(sf_robbery, eps=150, min_samples=8, timezone=LA)
+    # max_across_m very large: clusters are delivered whole, so they are scikit-learn's
+    spots = find_hotspots(sf_robbery, eps=150, min_samples=8, timezone=LA, max_across_m=1e6, max_area_share=0.99)
     assert_valid_table(spots, sf_robbery)
     assert_members_inside(spots, sf_robbery)
     # the same clusters as scikit-learn's DBSCAN on the same projected coordinates
@@ -59,10 +60,19 @@ def test_dbscan_on_san_francisco_matches_sklearn_partition(sf_robbery):
     assert (spots["peak_weekdays"].map(sum) == spots["n_incidents"]).all()
     assert spots["dominant_category"].eq("robbery").all()
     assert np.allclose(spots["weighted_score"], spots["n_incidents"] * CATEGORIES["robbery"].weight)
+    # by default large clusters are split into patrol-sized parts: a refinement of the same
+    # partition (every part inside one scikit-learn cluster, no member lost)
+    parts = find_hotspots(sf_robbery, eps=150, min_samples=8, timezone=LA)
+    assert_valid_table(parts, sf_robbery)
+    assert len(parts) > len(spots)
+    cluster_of = dict(zip(sf_robbery["incident_id"], sk, strict=True))
+    for members in parts["member_ids"]:
+        assert len({cluster_of[m] for m in members}) == 1
+    assert parts["n_incidents"].sum() + parts.attrs["params"]["n_split_off"] == spots["n_incidents"].sum()
 
 
 def test_default_parameters_are_chosen_and_explained(cincinnati_burglary):
-    spots = find_hotspots(cincinnati_burglary, timezone="America/New_York")
+    spots = find_hotspots(cincinnati_burglary, method="dbscan", timezone="America/New_York")
     params = spots.attrs["params"]
     assert params["eps"] > 0 and params["min_samples"] >= 1
     assert "knee of the sorted" in params["reason"]
@@ -123,7 +133,7 @@ def test_single_street_cluster_gets_a_strip_not_a_sliver(hanoi_wards):
     t = np.linspace(0, 300, 25)
     street = np.column_stack([x + t * 0.8, y + t * 0.6])  # a straight street 300 m long
     inc = incidents_from_metres(street)
-    spots = find_hotspots(inc, eps=40, min_samples=3)
+    spots = find_hotspots(inc, eps=40, min_samples=3, max_across_m=400)
     assert len(spots) == 1
     assert_valid_table(spots, inc)
     assert_members_inside(spots, inc)
@@ -133,9 +143,15 @@ def test_single_street_cluster_gets_a_strip_not_a_sliver(hanoi_wards):
     edges = np.hypot(*np.diff(coords, axis=0).T)
     width, length = edges.min(), edges.max()
     buffer_m = spots.attrs["params"]["buffer_m"]
-    assert buffer_m == 20
+    assert buffer_m == MIN_BUFFER_M
     assert width == pytest.approx(2 * buffer_m, rel=0.05)
     assert length == pytest.approx(300 + 2 * buffer_m, rel=0.05)
+    # the default 250 m limit cuts the 330 m strip in two, each a strip along the street
+    split = find_hotspots(inc, eps=40, min_samples=3)
+    assert len(split) >= 2
+    assert_valid_table(split, inc)
+    assert_members_inside(split, inc)
+    assert split["n_incidents"].sum() + split.attrs["params"]["n_split_off"] == 25
 
 
 def test_cross_border_hotspot_belongs_to_both_wards(hanoi_wards):
@@ -193,7 +209,10 @@ def test_per_category_and_across_categories(hanoi_wards):
     assert sorted(split["category"]) == ["drugs", "theft"]
     assert_valid_table(split, inc)
     assert set(split.attrs["params"]["per_category_params"]) == {"drugs", "theft"}
-    assert split.set_index("category").loc["drugs", "rank"] == 1
+    # ranked by the forecast of incidents (not by weight): 20 and 20 recent incidents tie,
+    # and the tie goes to more members, then the id
+    assert split["forecast_incidents"].iloc[0] == pytest.approx(split["forecast_incidents"].iloc[1])
+    assert split["rank"].tolist() == [1, 2]
     only = find_hotspots(inc, categories="theft", eps=30, min_samples=5)
     assert only.iloc[0]["category_counts"] == {"theft": 20}
     assert only.attrs["params"]["categories"] == ["theft"]
@@ -229,7 +248,10 @@ def test_polygon_and_weight_options(sf_robbery):
     assert (convex["area_m2"].to_numpy() >= concave["area_m2"].to_numpy() - 1).all()
     wide = find_hotspots(sf_robbery, eps=150, min_samples=8, buffer_m=40, timezone=LA)
     assert wide.attrs["params"]["buffer_m"] == 40
-    assert (wide["area_m2"].to_numpy() < concave["area_m2"].to_numpy()).all()  # 40 m instead of eps / 2
+    common = sorted(set(wide["hotspot_id"]) & set(concave["hotspot_id"]))
+    assert common
+    wide_area = wide.set_index("hotspot_id").loc[common, "area_m2"]
+    assert (wide_area > concave.set_index("hotspot_id").loc[common, "area_m2"]).all()  # 40 m instead of 15 m
     # severity weights as DBSCAN sample weights: robbery weight 3 makes every point count 3 times
     weighted = find_hotspots(sf_robbery, eps=150, min_samples=24, weighted=True, timezone=LA)
     assert weighted["hotspot_id"].tolist() == concave["hotspot_id"].tolist()
@@ -293,7 +315,8 @@ def test_hdbscan_on_real_data(cincinnati_burglary):
     assert len(spots) > 0
     assert_valid_table(spots, cincinnati_burglary)
     assert_members_inside(spots, cincinnati_burglary)
-    assert (spots["n_incidents"] >= 15).all()
+    # clusters have at least 15 members; parts of split clusters at least 3
+    assert (spots["n_incidents"] >= 3).all()
     assert spots.attrs["params"]["min_cluster_size"] == 15
 
 

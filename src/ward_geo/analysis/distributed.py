@@ -302,7 +302,7 @@ def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters) -> tuple[pd.Dat
     ``CATEGORY_CODES``, -1 other) and ``t`` (UTC); the summary the row count, the lon/lat
     extent, the ward ids and every problem.
     """
-    from ward_geo.analysis.hotspots import _weights
+    from ward_geo.analysis.hotspots.request import incident_weights as _weights
 
     summary: dict[str, Any] = {"index": index, "n": 0, "bounds": None, "crs": None, "problems": [],
                                "n_problems": 0, "wards": []}
@@ -1149,7 +1149,16 @@ def find_hotspots_dask(
         The hotspot table; ``attrs["params"]`` also records ``engine``, the tiles and the
         Dask step timings (``attrs["dask"]``).
     """
-    from ward_geo.analysis import hotspots as hs
+    from ward_geo.analysis.hotspots import delivered_hotspots, empty_table
+    from ward_geo.analysis.hotspots.registry import Clustering, suggest_eps_min_samples
+    from ward_geo.analysis.hotspots.request import (
+        default_window,
+        filter_incidents,
+        metric_xy,
+        parse_request,
+        select_incidents,
+        study_wards,
+    )
 
     _require_dask()
     problems: list[str] = []
@@ -1157,119 +1166,83 @@ def find_hotspots_dask(
         problems.append(f"engine='dask' runs method 'dbscan' only, got {method!r}")
     if per_category is not False:
         problems.append("engine='dask' does not support per_category; run one call per category")
-    hs._validate_params("dbscan", eps, min_samples, params, problems)
-    zone = None
-    try:
-        zone = hs._local_zone(params.get("timezone"))
-    except ParameterError as exc:
-        problems.append(exc.message)
-    cats = hs._validate_categories(categories, problems)
-    wards = hs._validate_ward_ids(ward_ids, problems)
-    since_ts = hs._parse_time(since, "since", zone or "UTC", problems)
-    until_ts = hs._parse_time(until, "until", zone or "UTC", problems)
-    if since_ts is not None and until_ts is not None and since_ts >= until_ts:
-        problems.append(f"since ({since_ts.isoformat()}) must be before until ({until_ts.isoformat()})")
-    if boundaries is not None and (not isinstance(boundaries, gpd.GeoDataFrame) or "ward_id" not in boundaries.columns):
-        problems.append("boundaries must be a GeoDataFrame with a 'ward_id' column (read them with ward_geo.read_boundaries)")
     in_memory = incidents is None or isinstance(incidents, gpd.GeoDataFrame)
     if not in_memory and (eps is None or min_samples is None):
         problems.append("engine='dask' on partitioned input needs explicit eps and min_samples")
-    if problems:
+    try:
+        request = parse_request("dbscan", eps, min_samples, params, categories=categories, since=since,
+                                until=until, ward_ids=ward_ids, per_category=False, boundaries=boundaries)
+    except ParameterError as exc:
+        problems.extend(exc.details.get("problems", [exc.message]))
+        request = None
+    if problems or request is None:
         raise ParameterError("invalid hotspot parameters: " + "; ".join(problems), details={"problems": problems})
-
-    record: dict[str, Any] = {
-        "method": "dbscan", "categories": cats,
-        "since": since_ts.isoformat() if since_ts is not None else None,
-        "until": until_ts.isoformat() if until_ts is not None else None,
-        "ward_ids": wards, "per_category": False, "timezone": zone, "engine": "dask",
-    }
+    cats, wards, zone = request.categories, request.ward_ids, request.timezone
     weighted = bool(params.get("weighted", False))
-    ratio = float(params.get("concave_ratio", 0.3))
+    options = dict(request.options)
 
     if in_memory:
-        gdf = hs._load_incidents(incidents, store, categories=cats, since=since_ts, until=until_ts, ward_ids=wards)
-        if boundaries is None and incidents is None and store is not None:
-            stored = store.boundaries()
-            boundaries = stored if len(stored) else None
-        hs._check_incidents(gdf)
-        record["n_input"] = int(len(gdf))
-        if wards is not None and boundaries is not None and len(gdf) and (
-            "ward_id" not in gdf.columns or gdf["ward_id"].isna().all()
-        ):
-            from ward_geo.io.readers import assign_wards
-
-            gdf = assign_wards(gdf, boundaries)
-        gdf = hs._filter(gdf, cats, since_ts, until_ts, wards).reset_index(drop=True)
-        record["n_selected"] = int(len(gdf))
+        gdf, boundaries, n_input = select_incidents(request, incidents, store, boundaries)
+        since_ts, until_ts, window_rule = default_window(gdf["occurred_at"], request)
+        if window_rule != "given":
+            gdf = filter_incidents(gdf, None, since_ts, until_ts, None)
+        gdf = gdf.reset_index(drop=True)
+        record: dict[str, Any] = {"n_input": int(n_input), "n_selected": int(len(gdf)), "window_rule": window_rule}
         if len(gdf) == 0:
-            out = hs._empty_table("dbscan")
-            out.attrs["params"] = {**record, "reason": "no incidents match the filters", "n_hotspots": 0}
+            out = empty_table("dbscan")
+            out.attrs["params"] = {**record, "method": "dbscan", "engine": "dask",
+                                   "reason": "no incidents match the filters", "n_hotspots": 0}
             return out
-        X, crs = hs._metric_xy(gdf)
+        X, crs = metric_xy(gdf)
         boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
-        study = hs._study_wards(boundaries_m, X, wards)
+        study = study_wards(boundaries_m, X, wards)
         area_m2 = (float(shapely.union_all(study.geometry.values).area) or None) if study is not None else None
-        record["study_wards"] = study["ward_id"].astype(str).tolist() if study is not None else None
-        e, k, reason = hs._suggest(X, eps, min_samples, area_m2)
+        e, k, reason = suggest_eps_min_samples(X, request.eps, request.min_samples, area_m2)
         result = dask_dbscan(gdf, e, k, client=client, weighted=weighted, crs=crs, npartitions=npartitions,
                              n_groups=n_groups)
         labels = result.labels()
-        members = labels >= 0
-        sub = gdf.iloc[np.flatnonzero(members)].reset_index(drop=True)
-        Xm = X[members]
-        lab = labels[members]
+        frame = gdf
     else:
         import dask
 
-        e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"
+        since_ts, until_ts = request.since, request.until
+        e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"  # type: ignore[arg-type]
         ddf = read_incident_partitions(incidents, npartitions=npartitions)
         with dask_client(client) as cl:
             result = dask_dbscan(ddf, e, k, client=cl, weighted=weighted, boundaries=boundaries,
                                  categories=cats, since=since_ts, until=until_ts, ward_ids=wards,
                                  n_groups=n_groups)
-            labels = result.labels()
+            all_labels = result.labels()
             bounds = np.concatenate([[0], np.cumsum(result.partition_sizes)])
             in_b = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
             filters = _Filters(cats and tuple(cats), since_ts, until_ts, wards and tuple(wards), in_b)
             pieces = dask.compute(*[
-                dask.delayed(_label_partition)(p, i, filters, labels[bounds[i]:bounds[i + 1]])
+                dask.delayed(_label_partition)(p, i, filters, all_labels[bounds[i]:bounds[i + 1]])
                 for i, p in enumerate(ddf.to_delayed())
             ])
-        crs = result.crs
         sub = pd.concat(pieces, ignore_index=True) if pieces else gpd.GeoDataFrame()
-        sub = gpd.GeoDataFrame(sub, geometry="geometry", crs=ddf.crs) if len(sub) else sub
-        lab = sub["_label"].to_numpy(dtype=np.int64) if len(sub) else np.empty(0, np.int64)
-        if len(sub):
-            sub = sub.drop(columns="_label")
-        record["n_input"] = record["n_selected"] = int(result.n)
-        boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
-        record["study_wards"] = None
-        if len(sub):
-            from pyproj import Transformer
-
-            xy = shapely.get_coordinates(sub.geometry.values)
-            x, y = Transformer.from_crs(sub.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-            Xm = np.column_stack([x, y]).astype(np.float64)
-        else:
-            Xm = np.empty((0, 2))
-    n_clusters = int(result.n_clusters)
-    buffer_m = float(params.get("buffer_m") or max(e / 2.0, hs.MIN_BUFFER_M))
-    polys = hs._member_polygons(Xm, lab, n_clusters, buffer_m, ratio)
-    if n_clusters == 0:
-        out = hs._empty_table("dbscan")
-    else:
-        out = hs.hotspot_table(sub, lab, polys, crs, method="dbscan", scopes=[None] * n_clusters,
-                               boundaries_m=boundaries_m, timezone=zone)
-    record.update({
-        "metric_crs": crs.to_string(), "n_hotspots": int(len(out)),
-        "priority_rule": (
-            f"high: top {hs.HIGH_FRACTION:.0%} of ranks (at least 1); medium: ranks up to {hs.MEDIUM_FRACTION:.0%}; "
-            "low: the rest (and Gi* cold spots)"
-        ),
-        "eps": e, "min_samples": k, "weighted": weighted, "reason": reason, "buffer_m": buffer_m,
-        "n_noise": int(result.n - (labels >= 0).sum()),
-    })
-    out.attrs["params"] = record
+        record = {"n_input": int(result.n), "n_selected": int(result.n), "window_rule": "given",
+                  "note_members": "partitioned input: only clustered incidents are gathered, so forecasts "
+                                  "count the members of each hotspot"}
+        if len(sub) == 0:
+            out = empty_table("dbscan")
+            out.attrs["params"] = {**record, "method": "dbscan", "engine": "dask", "n_hotspots": 0,
+                                   "eps": e, "min_samples": k, "reason": reason}
+            return out
+        frame = gpd.GeoDataFrame(sub, geometry="geometry", crs=ddf.crs)
+        labels = frame["_label"].to_numpy(dtype=np.int64)
+        frame = frame.drop(columns="_label")
+    clustering = Clustering(np.asarray(labels, dtype=np.int64),
+                            {"eps": e, "min_samples": k, "weighted": weighted, "reason": reason})
+    out = delivered_hotspots(frame, boundaries, "dbscan", eps=e, min_samples=k, since=since_ts, until=until_ts,
+                             ward_ids=wards, options=options, timezone=zone, clustering=clustering)
+    out.attrs["params"] = {
+        **record, **out.attrs["params"], "categories": cats, "ward_ids": wards, "per_category": False,
+        "timezone": zone, "engine": "dask",
+        "since": since_ts.isoformat() if since_ts is not None else None,
+        "until": until_ts.isoformat() if until_ts is not None else None,
+        "n_noise": int(result.n - (np.asarray(result.labels()) >= 0).sum()),
+    }
     out.attrs["dask"] = {
         "n_tiles": result.n_tiles, "n_groups": result.n_groups, "tile_side_m": round(result.tile_side, 3),
         "halo_fraction": round(result.halo_fraction, 4), "timings_s": result.timings_s,

@@ -19,10 +19,14 @@ the test window of which :math:`n` fall in the flagged area:
 Undefined values (no test incidents, no training incidents in the flagged area) are ``NaN``
 in Python and ``null`` in JSON, never 0.
 
-The study area :math:`A` is explicit: the union of the wards by default, otherwise the
-convex hull of the incidents. Every method is compared **at equal flagged area**: each
-turns its training data into a score per grid cell, and the top-scoring cells are flagged
-until the share of :math:`A` asked for (5 % by default) is reached.
+The study area :math:`A` is the wards analysed (those asked for, else those holding
+incidents), never the whole file's extent. :func:`backtest` scores **what users get**: for
+each rolling fold the hotspot set is built from the training window by the same code as
+:func:`ward_geo.analysis.hotspots.find_hotspots` (one method registry), its polygons are taken
+by rank while they fit in the share of :math:`A` (1 % and 5 %), and they are scored on the test
+window beside naive maps flagging **the same area** (prior counts, last period, a KDE map) and
+the best possible (PEI), with a bootstrap interval of the ratio to prior counts.
+:func:`select_method` uses that evidence for ``method="auto"``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +45,6 @@ import pandas as pd
 import shapely
 
 from ward_geo.analysis.study_grid import StudyGrid, make_grid
-from ward_geo.categories import category_weight
 from ward_geo.errors import InputError, ParameterError
 from ward_geo.projection import to_metric
 
@@ -55,25 +58,22 @@ __all__ = [
     "accuracy_curve",
     "evaluate_hotspots",
     "study_area_for",
-    "risk_surface",
     "parse_window",
     "rolling_folds",
     "Fold",
     "BacktestResult",
     "backtest",
-    "TuningResult",
-    "tune",
-    "METHODS",
+    "cell_inclusion",
+    "MethodSelection",
+    "select_method",
+    "AUTO_CANDIDATES",
     "BASELINES",
     "DEFAULT_SHARES",
+    "DELIVERED_SHARES",
 ]
 
 #: Shares of the study area at which accuracy curves are drawn (1 % … 20 %).
 DEFAULT_SHARES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20)
-#: Hotspot methods compared by the backtest.
-METHODS: tuple[str, ...] = ("dbscan", "hdbscan", "stdbscan", "kde", "gistar")
-#: Naive baselines: training-window counts per cell, and the last period's counts per cell.
-BASELINES: tuple[str, ...] = ("grid_counts", "last_period")
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -254,110 +254,6 @@ def evaluate_hotspots(
     return out
 
 
-# ----------------------------------------------------------------------------- risk surfaces
-
-
-def _weights(frame: pd.DataFrame) -> np.ndarray:
-    return np.ones(len(frame), dtype=np.float64)
-
-
-def _clustered_mask(method: str, xy: np.ndarray, times: pd.Series, params: dict[str, Any]) -> np.ndarray:
-    """Which training points belong to a cluster under ``method`` (noise excluded)."""
-    if len(xy) == 0:
-        return np.zeros(0, dtype=bool)
-    if method == "dbscan":
-        from ward_geo.cluster import DBSCAN
-        from ward_geo.cluster import suggest_dbscan_params
-
-        chosen = suggest_dbscan_params(
-            xy, area_m2=params.get("area_m2"), eps=params.get("eps"), min_samples=params.get("min_samples")
-        )
-        eps, ms = chosen.eps, chosen.min_samples
-        labels = DBSCAN(eps=float(eps), min_samples=int(ms)).fit(xy).labels_
-    elif method == "hdbscan":
-        from ward_geo.cluster import HDBSCAN
-
-        mcs = int(params.get("min_cluster_size") or max(10, round(0.003 * len(xy))))
-        if len(xy) <= mcs:
-            return np.zeros(len(xy), dtype=bool)
-        labels = HDBSCAN(min_cluster_size=mcs).fit(xy).labels_
-    elif method == "stdbscan":
-        from ward_geo.cluster import suggest_dbscan_params
-        from ward_geo.cluster import STDBSCAN
-
-        chosen = suggest_dbscan_params(
-            xy, area_m2=params.get("area_m2"), eps=params.get("eps"), min_samples=params.get("min_samples")
-        )
-        eps, ms = chosen.eps, chosen.min_samples
-        eps_t = pd.Timedelta(params.get("eps_t", "30D"))
-        labels = STDBSCAN(eps_m=float(eps), eps_t=eps_t, min_samples=int(ms)).fit(xy, t=times).labels_
-    else:  # pragma: no cover - guarded by risk_surface
-        raise ParameterError(f"unknown clustering method {method!r}")
-    return np.asarray(labels) >= 0
-
-
-def risk_surface(
-    method: str,
-    grid: StudyGrid,
-    train_xy: np.ndarray,
-    train_times: pd.Series | None = None,
-    *,
-    origin: pd.Timestamp | None = None,
-    last_period: pd.DateOffset | None = None,
-    weights: np.ndarray | None = None,
-    params: dict[str, Any] | None = None,
-) -> np.ndarray:
-    """Score per grid cell that ``method`` gives from the training incidents.
-
-    - ``grid_counts``: (weighted) count per cell over the training window;
-    - ``last_period``: count per cell over the last test-window-length before ``origin`` only
-      (cells with equal counts are taken in cell order, like every tie);
-    - ``kde``: Gaussian kernel density of the cell counts, bandwidth ``params["bandwidth"]``
-      metres (default twice the cell size);
-    - ``gistar``: Getis-Ord Gi* z-score of the cell counts (esda, queen contiguity);
-    - ``dbscan`` / ``hdbscan`` / ``stdbscan``: count of *clustered* training incidents per
-      cell (noise removed) first; when the clusters cover less than the share asked for, the
-      rest of the area is filled by raw training counts (a small tie-break term), so the
-      method then flags what the grid-count baseline flags beyond its clusters.
-    """
-    params = dict(params or {})
-    counts = grid.counts(train_xy, weights)
-    if method == "grid_counts":
-        return counts
-    if method == "last_period":
-        if train_times is None or origin is None or last_period is None:
-            raise ParameterError("last_period needs training times, the fold origin and the period length")
-        recent = (train_times >= origin - last_period).to_numpy()
-        return grid.counts(train_xy[recent], None if weights is None else weights[recent])
-    if method == "kde":
-        from scipy.ndimage import gaussian_filter
-
-        bandwidth = float(params.get("bandwidth") or 2.0 * grid.cell_size)
-        if bandwidth <= 0:
-            raise ParameterError(f"bandwidth must be positive metres, got {bandwidth!r}")
-        density = gaussian_filter(grid.raster(counts), sigma=bandwidth / grid.cell_size, mode="constant", truncate=3.0)
-        return density.ravel()
-    if method == "gistar":
-        return _gistar_scores(grid, counts) + 1e-9 * counts
-    if method in ("dbscan", "hdbscan", "stdbscan"):
-        params.setdefault("area_m2", grid.area)
-        times = train_times if train_times is not None else pd.Series(pd.NaT, index=range(len(train_xy)))
-        clustered = _clustered_mask(method, train_xy, times, params)
-        w = None if weights is None else weights[clustered]
-        return grid.counts(train_xy[clustered], w) + 1e-3 * counts
-    raise ParameterError(f"unknown method {method!r}; expected one of {METHODS + BASELINES}")
-
-
-def _gistar_scores(grid: StudyGrid, counts: np.ndarray) -> np.ndarray:
-    """Gi* z-scores of the cells (esda, analytical inference, queen neighbours)."""
-    from ward_geo.analysis.gistar import gi_star_on_grid
-
-    z, _, _ = gi_star_on_grid(counts, grid, permutations=0)
-    return z
-
-
-# ----------------------------------------------------------------------------- backtest
-
 _WINDOW = re.compile(r"^\s*(\d+)\s*([DWMY])\s*$", re.IGNORECASE)
 
 
@@ -425,94 +321,6 @@ def rolling_folds(
     return folds
 
 
-@dataclass
-class BacktestResult:
-    """Per-fold scores, per-method summaries and accuracy curves of a backtest.
-
-    Attributes
-    ----------
-    folds : DataFrame
-        One row per (fold, method): window bounds, n_train, n_test, hit_rate, pai, pei, rri.
-    curves : DataFrame
-        Median hit rate and PAI over folds per (method, share).
-    summary : DataFrame
-        Per method: median and interquartile range of hit_rate, pai, pei and rri over folds.
-    share : float
-        The share of area at which the fold table is scored.
-    study_area_m2, cell_size : float
-    skipped : list of dict
-        Folds left out, with the reason (no training or no test incidents).
-    """
-
-    folds: pd.DataFrame
-    curves: pd.DataFrame
-    summary: pd.DataFrame
-    share: float
-    study_area_m2: float
-    cell_size: float
-    metric_crs: str
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def best_method(self, *, metric: str = "pai_median", candidates: Iterable[str] | None = None) -> str:
-        """The method with the highest median score (baselines included unless excluded)."""
-        table = self.summary
-        if candidates is not None:
-            table = table[table["method"].isin(list(candidates))]
-        table = table.dropna(subset=[metric])
-        if table.empty:
-            raise InputError("no method could be scored on these folds")
-        return str(table.sort_values([metric, "method"], ascending=[False, True]).iloc[0]["method"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (NaN -> null, timestamps ISO 8601)."""
-        return _json_safe(
-            {
-                "share": self.share,
-                "study_area_m2": self.study_area_m2,
-                "cell_size_m": self.cell_size,
-                "metric_crs": self.metric_crs,
-                "params": self.params,
-                "summary": self.summary.to_dict(orient="records"),
-                "folds": self.folds.to_dict(orient="records"),
-                "curves": self.curves.to_dict(orient="records"),
-                "skipped": self.skipped,
-            }
-        )
-
-    def to_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, indent=2), encoding="utf-8")
-        return path
-
-    def plot(self, path: str | Path, *, title: str | None = None) -> Path:
-        """Write a PNG with hit-rate and PAI curves against the share of area flagged."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
-        for method, part in self.curves.groupby("method", sort=False):
-            style = "--" if method in BASELINES else "-"
-            ax1.plot(part["share"] * 100, part["hit_rate"] * 100, style, marker="o", ms=3, label=method)
-            ax2.plot(part["share"] * 100, part["pai"], style, marker="o", ms=3, label=method)
-        ax1.set_xlabel("area flagged (% of study area)")
-        ax1.set_ylabel("hit rate (% of test incidents)")
-        ax2.set_xlabel("area flagged (% of study area)")
-        ax2.set_ylabel("PAI")
-        for ax in (ax1, ax2):
-            ax.grid(alpha=0.3)
-        ax2.legend(fontsize=8)
-        n_folds = self.folds["fold"].nunique() if len(self.folds) else 0
-        fig.suptitle(title or f"Backtest accuracy (median over {n_folds} folds)")
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-        plt.close(fig)
-        return path
-
-
 def _json_safe(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _json_safe(v) for k, v in obj.items()}
@@ -529,236 +337,467 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _summarise(folds: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for method, part in folds.groupby("method", sort=False):
-        row: dict[str, Any] = {"method": method, "folds": int(part["n_test"].gt(0).sum())}
-        for metric in ("hit_rate", "pai", "pei", "rri"):
-            values = part[metric].dropna()
-            row[f"{metric}_median"] = float(values.median()) if len(values) else math.nan
-            row[f"{metric}_q25"] = float(values.quantile(0.25)) if len(values) else math.nan
-            row[f"{metric}_q75"] = float(values.quantile(0.75)) if len(values) else math.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+
+# ----------------------------------------------------------------------------- delivered backtest
+
+#: Methods ``method="auto"`` chooses among (earlier wins a tie).
+AUTO_CANDIDATES: tuple[str, ...] = ("recency", "dbscan", "kde", "counts")
+#: Naive baselines scored beside every method at the same flagged area.
+BASELINES: tuple[str, ...] = ("prior_counts", "last_period", "kde_map")
+#: Shares of the study area at which delivered hotspots are scored.
+DELIVERED_SHARES: tuple[float, ...] = (0.01, 0.05)
+#: Cell side of the baselines (metres) and the Gaussian of the KDE baseline.
+BASELINE_CELL_M = 50.0
+BASELINE_KDE_SIGMA_M = 100.0
+#: Largest baseline grid; coarser cells above it.
+_MAX_BASELINE_CELLS = 300_000
+
+
+def cell_inclusion(scores: np.ndarray, valid: np.ndarray, n_cells: float) -> np.ndarray:
+    """Probability that each cell is flagged when the top ``n_cells`` valid cells are taken.
+
+    ``n_cells`` may be fractional (an area between whole cells). Cells tied with the last cell
+    taken share what is left of the area equally, so the expected hits of a selection do not
+    depend on how ties happen to be ordered.
+    """
+    p = np.zeros(len(scores), dtype=np.float64)
+    idx = np.flatnonzero(valid)
+    if len(idx) == 0 or n_cells <= 0:
+        return p
+    s = np.asarray(scores, dtype=np.float64)[idx]
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order]
+    uniq, starts = np.unique(-s_sorted, return_index=True)
+    ends = np.r_[starts[1:], len(s_sorted)]
+    left = float(min(n_cells, len(idx)))
+    for a, b in zip(starts, ends, strict=True):
+        size = b - a
+        if left >= size:
+            p[idx[order[a:b]]] = 1.0
+            left -= size
+        else:
+            p[idx[order[a:b]]] = left / size
+            left = 0.0
+        if left <= 0:
+            break
+    return p
+
+
+@dataclass
+class BacktestResult:
+    """Scores of delivered hotspot polygons and the naive baselines at the same area.
+
+    Attributes
+    ----------
+    folds : DataFrame
+        One row per (fold, method, share): window, n_train, n_test, n_hotspots taken,
+        flagged_area_m2, hit_rate, pai, pei and the PAI of each baseline at that area.
+    summary : DataFrame
+        Per (method, share): folds scored, median hit rate, PAI (with quartiles), PEI, the
+        baselines' median PAI, and ``ratio_to_counts`` (test incidents captured over those of
+        prior counts at the same areas, pooled over folds) with a bootstrap 90 % interval.
+    shares : tuple of float
+    study_area_m2, cell_size : float
+    metric_crs : str
+    skipped : list of dict
+        Folds left out and why.
+    notes : list of str
+        Warnings: degenerate study areas, ties.
+    """
+
+    folds: pd.DataFrame
+    summary: pd.DataFrame
+    shares: tuple[float, ...]
+    study_area_m2: float
+    cell_size: float
+    metric_crs: str
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def at(self, share: float = 0.05) -> pd.DataFrame:
+        """The summary rows at one share."""
+        return self.summary[np.isclose(self.summary["share"], share)].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (NaN -> null, timestamps ISO 8601)."""
+        return _json_safe({
+            "shares": list(self.shares), "study_area_m2": self.study_area_m2, "cell_size_m": self.cell_size,
+            "metric_crs": self.metric_crs, "params": self.params, "notes": self.notes,
+            "summary": self.summary.to_dict(orient="records"), "folds": self.folds.to_dict(orient="records"),
+            "skipped": self.skipped,
+        })
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, indent=2), encoding="utf-8")
+        return path
+
+    def plot(self, path: str | Path, *, title: str | None = None) -> Path:
+        """Write a PNG: median PAI of each method and baseline at each share."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(self.shares), figsize=(5.5 * len(self.shares), 4.2), dpi=110, squeeze=False)
+        for ax, share in zip(axes[0], self.shares, strict=True):
+            rows = self.at(share)
+            labels = list(rows["method"]) + list(BASELINES)
+            values = list(rows["pai_median"]) + [float(np.nanmedian(rows[f"{b}_pai_median"])) if len(rows) else math.nan
+                                                 for b in BASELINES]
+            colours = ["#c0392b"] * len(rows) + ["#7f8c8d"] * len(BASELINES)
+            ax.bar(range(len(labels)), values, color=colours)
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+            ax.set_title(f"{share:.0%} of the study area")
+            ax.set_ylabel("median PAI over folds")
+            ax.grid(axis="y", alpha=0.3)
+        n_folds = self.folds["fold"].nunique() if len(self.folds) else 0
+        fig.suptitle(title or f"Delivered hotspots vs baselines ({n_folds} folds)")
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path)
+        plt.close(fig)
+        return path
+
+
+def _baseline_grid(area: Any, cell_size: float) -> StudyGrid:
+    cell = max(cell_size, math.sqrt(max(area.area, 1.0) / _MAX_BASELINE_CELLS))
+    return make_grid(area, float(math.ceil(cell)))
+
+
+def _take_by_rank(polys_m: np.ndarray, area: Any, limit_m2: float) -> tuple[Any, int]:
+    """Union of the longest rank prefix of polygons whose total area in the study area fits the limit."""
+    if len(polys_m) == 0:
+        return shapely.Polygon(), 0
+    inside = shapely.contains(area, polys_m)
+    clipped = np.asarray(polys_m, dtype=object).copy()
+    if (~inside).any():
+        clipped[~inside] = shapely.intersection(clipped[~inside], area)
+    sizes = shapely.area(clipped)
+    n = int(np.searchsorted(np.cumsum(sizes), limit_m2 * (1 + 1e-9), side="right"))
+    if n == 0:
+        return shapely.Polygon(), 0
+    return shapely.union_all(clipped[:n]), n
+
+
+def _smooth(grid: StudyGrid, counts: np.ndarray, sigma_m: float) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(grid.raster(counts), sigma=sigma_m / grid.cell_size, mode="constant",
+                                   truncate=3.0).ravel()
 
 
 def backtest(
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,
+    ward_ids: Sequence[str] | None = None,
+    methods: Sequence[str] = AUTO_CANDIDATES,
     train: str | pd.DateOffset = "12M",
     test: str | pd.DateOffset = "1M",
-    step: str | pd.DateOffset = "1M",
-    methods: Sequence[str] = METHODS + BASELINES,
-    share: float = 0.05,
-    shares: Sequence[float] = DEFAULT_SHARES,
-    cell_size: float | None = None,
+    step: str | pd.DateOffset | None = None,
+    shares: Sequence[float] = DELIVERED_SHARES,
+    max_folds: int | None = 6,
+    cell_size: float = BASELINE_CELL_M,
     params: dict[str, dict[str, Any]] | None = None,
-    max_folds: int | None = None,
-    weighted: bool = False,
+    options: dict[str, Any] | None = None,
+    bootstrap: int = 500,
+    seed: int = 0,
+    timezone: str | None = None,
     on_fold: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Rolling-origin evaluation of hotspot methods and naive baselines at equal flagged area.
+    """Rolling-origin backtest of the hotspots users get, beside naive baselines at equal area.
+
+    For each fold the hotspot set is built from the training window only, with the same code
+    :func:`~ward_geo.analysis.hotspots.find_hotspots` runs
+    (:func:`~ward_geo.analysis.hotspots.delivered_hotspots`); its polygons, taken by rank while
+    their union fits in ``share`` of the study area, are scored on the test window. The
+    baselines flag the same area of ``cell_size`` cells: prior counts (training counts), last
+    period (counts in the last test-length of training) and a KDE map (training counts smoothed
+    with a 100 m Gaussian); ties at the cut are shared (expected value). PEI divides by the most
+    test incidents any cells of that area could hold (polygons finer than cells can exceed 1).
 
     Parameters
     ----------
     incidents : GeoDataFrame
-        Canonical incidents (``occurred_at`` required).
+        Canonical incidents; ``occurred_at`` required.
     boundaries : GeoDataFrame, optional
-        Wards; their union is the study area (default: the incidents' convex hull).
-    train, test, step : str or DateOffset
-        Window lengths such as ``"12M"``, ``"1M"``, ``"4W"``.
+        Wards. The study area is ``ward_ids`` among them, else the wards holding incidents,
+        else the incidents' convex hull buffered by 200 m.
+    ward_ids : sequence of str, optional
+        The study wards (incidents outside them are ignored).
     methods : sequence of str
-        Any of :data:`METHODS` and :data:`BASELINES`.
-    share : float
-        Share of the study area flagged for the fold table (default 5 %).
+        Registered hotspot methods (:data:`ward_geo.analysis.hotspots.METHODS`, not ``auto``).
+    train, test, step : str or DateOffset
+        Window lengths (``"12M"``, ``"1M"``, ``"4W"``); ``step`` defaults to ``test``.
     shares : sequence of float
-        Shares for the accuracy curves.
-    cell_size : float, optional
-        Grid cell side in metres (default :func:`~ward_geo.analysis.study_grid.default_cell_size`).
-    params : dict, optional
-        Per-method parameters, e.g. ``{"dbscan": {"eps": 100, "min_samples": 10}, "kde": {"bandwidth": 200}}``.
+        Shares of the study area scored (default 1 % and 5 %).
     max_folds : int, optional
-        Keep only the most recent folds.
-    weighted : bool
-        Weight incidents by category weight × severity (default: plain counts).
+        Keep the most recent folds (default 6).
+    cell_size : float, default 50
+        Baseline cell side (metres; coarser for very large areas).
+    params : dict, optional
+        Per-method parameters, e.g. ``{"dbscan": {"eps": 100, "min_samples": 10}}``.
+    options : dict, optional
+        Options for every method (``max_across_m``, ``horizon``, ...).
+    bootstrap : int, default 500
+        Resamples of test incidents (within folds) for the interval of ``ratio_to_counts``.
+    seed : int, default 0
+    timezone : str, optional
     on_fold : callable, optional
-        Called as ``on_fold(done, total)`` after each fold (progress bars).
+        ``on_fold(done, total)`` after each fold.
 
     Returns
     -------
     BacktestResult
     """
-    unknown = [m for m in methods if m not in METHODS + BASELINES]
+    from ward_geo.analysis.hotspots import delivered_hotspots
+    from ward_geo.analysis.hotspots.registry import REGISTRY
+    from ward_geo.analysis.hotspots.request import canonical_order, metric_xy, study_area, study_wards
+
+    unknown = [m for m in methods if m not in REGISTRY]
     if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; expected any of {list(METHODS + BASELINES)}")
+        raise ParameterError(f"unknown method(s) {unknown}; expected any of {list(REGISTRY)}")
+    bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
+    if bad_shares or not shares:
+        raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
     if "occurred_at" not in incidents.columns:
         raise InputError("incidents have no occurred_at column; a backtest needs dated incidents")
-    dated = incidents[incidents["occurred_at"].notna()]
-    inc_m, crs = to_metric(dated)
-    bounds_m = boundaries.to_crs(crs) if boundaries is not None else None
-    grid = make_grid(study_area_for(inc_m, bounds_m), cell_size)
-    xy = shapely.get_coordinates(inc_m.geometry.values)
-    times = pd.to_datetime(inc_m["occurred_at"], utc=True).reset_index(drop=True)
-    weights = None
-    if weighted:
-        sev = pd.to_numeric(inc_m.get("severity"), errors="coerce").fillna(1.0).to_numpy()
-        weights = inc_m["category"].map(category_weight).to_numpy(dtype=float) * sev
-    folds = rolling_folds(times, train=train, test=test, step=step, max_folds=max_folds)
+    gdf = incidents[incidents["occurred_at"].notna()]
+    wards = list(ward_ids) if ward_ids is not None else None
+    if wards is not None and "ward_id" in gdf.columns:
+        gdf = gdf[gdf["ward_id"].isin(wards)]
+    if len(gdf) == 0:
+        raise InputError("no dated incident in the study area; a backtest needs dated incidents")
+    gdf = canonical_order(gdf)
+    X, crs = metric_xy(gdf)
+    boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
+    wards_m = study_wards(boundaries_m, X, wards)
+    area = study_area(wards_m, X)
+    study_ids = wards_m["ward_id"].astype(str).tolist() if wards_m is not None else None
+    A = float(area.area)
+    grid = _baseline_grid(area, cell_size)
+    times = pd.to_datetime(gdf["occurred_at"], utc=True).reset_index(drop=True)
     test_off = parse_window(test)
+    folds = rolling_folds(times, train=train, test=test, step=step if step is not None else test,
+                          max_folds=max_folds)
+    cells = grid.cell_index(X)
+    shapely.prepare(area)
     params = {m: dict((params or {}).get(m, {})) for m in methods}
     rows: list[dict[str, Any]] = []
-    curve_rows: list[pd.DataFrame] = []
+    pooled: dict[tuple[str, float], list[tuple[np.ndarray, np.ndarray]]] = {}
     skipped: list[dict[str, Any]] = []
+    notes: list[str] = []
     for done, fold in enumerate(folds, start=1):
         tr = ((times >= fold.train_start) & (times < fold.origin)).to_numpy()
         te = ((times >= fold.origin) & (times < fold.test_end)).to_numpy()
         n_tr, n_te = int(tr.sum()), int(te.sum())
         if n_tr == 0 or n_te == 0:
-            skipped.append(
-                {"fold": fold.index, "origin": fold.origin.isoformat(),
-                 "reason": "no training incidents" if n_tr == 0 else "no test incidents"}
-            )
+            skipped.append({"fold": fold.index, "origin": fold.origin.isoformat(),
+                            "reason": "no training incidents" if n_tr == 0 else "no test incidents"})
             if on_fold:
                 on_fold(done, len(folds))
             continue
-        train_xy, test_xy = xy[tr], xy[te]
-        train_t = times[tr].reset_index(drop=True)
-        w_tr = None if weights is None else weights[tr]
-        test_counts = grid.counts(test_xy)
-        train_counts = grid.counts(train_xy)
+        train_counts = np.bincount(cells[tr & (cells >= 0)], minlength=grid.nx * grid.ny).astype(float)
+        last = tr & (times >= fold.origin - test_off).to_numpy()
+        last_counts = np.bincount(cells[last & (cells >= 0)], minlength=grid.nx * grid.ny).astype(float)
+        baseline_scores = {"prior_counts": train_counts, "last_period": last_counts,
+                           "kde_map": _smooth(grid, train_counts, BASELINE_KDE_SIGMA_M)}
+        test_idx = np.flatnonzero(te)
+        test_cells = cells[test_idx]
+        test_counts = np.bincount(test_cells[test_cells >= 0], minlength=grid.nx * grid.ny).astype(float)
+        train_frame = gdf.iloc[np.flatnonzero(tr)]
         for method in methods:
-            scores = risk_surface(
-                method, grid, train_xy, train_t, origin=fold.origin, last_period=test_off,
-                weights=w_tr, params=params[method],
-            )
-            acc = accuracy_at_share(
-                scores, grid, test_counts, n_te, share=share, train_counts=train_counts, n_train_total=n_tr
-            )
-            rows.append(
-                {"fold": fold.index, "method": method, "train_start": fold.train_start, "origin": fold.origin,
-                 "test_end": fold.test_end, "n_train": n_tr, "n_test": n_te,
-                 "hit_rate": acc["hit_rate"], "pai": acc["pai"], "pei": acc["pei"], "rri": acc["rri"]}
-            )
-            curve = accuracy_curve(scores, grid, test_counts, n_te, shares)
-            curve.insert(0, "method", method)
-            curve.insert(0, "fold", fold.index)
-            curve_rows.append(curve)
+            opts = {**(options or {}), **params[method]}
+            eps = opts.pop("eps", None)
+            min_samples = opts.pop("min_samples", None)
+            hs = delivered_hotspots(train_frame, boundaries, method, eps=eps, min_samples=min_samples,
+                                    since=fold.train_start, until=fold.origin, ward_ids=study_ids,
+                                    options=opts, timezone=timezone)
+            polys_m = np.asarray(hs.to_crs(crs).geometry.values, dtype=object) if len(hs) else np.empty(0, object)
+            for share in shares:
+                taken, n_taken = _take_by_rank(polys_m, area, share * A)
+                a = float(taken.area)
+                inside = np.zeros(n_te, dtype=bool)
+                if a > 0:
+                    shapely.prepare(taken)
+                    inside = shapely.contains_xy(taken, X[test_idx, 0], X[test_idx, 1])
+                n = float(inside.sum())
+                k_cells = a / grid.cell_area
+                best = float((cell_inclusion(test_counts, grid.valid, k_cells) * test_counts).sum())
+                row: dict[str, Any] = {
+                    "fold": fold.index, "method": method, "share": float(share),
+                    "train_start": fold.train_start, "origin": fold.origin, "test_end": fold.test_end,
+                    "n_train": n_tr, "n_test": n_te, "n_hotspots": int(len(hs)), "n_taken": n_taken,
+                    "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
+                    "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
+                    "pei": pei(n, best) if a > 0 else math.nan,
+                }
+                counts_p = np.zeros(n_te)
+                for name, scores in baseline_scores.items():
+                    p = cell_inclusion(scores, grid.valid, k_cells)
+                    per_incident = np.where(test_cells >= 0, p[np.maximum(test_cells, 0)], 0.0)
+                    nb = float(per_incident.sum())
+                    row[f"{name}_hit_rate"] = hit_rate(nb, n_te)
+                    row[f"{name}_pai"] = pai(nb, n_te, a, A) if a > 0 else math.nan
+                    if name == "prior_counts":
+                        counts_p = per_incident
+                rows.append(row)
+                pooled.setdefault((method, float(share)), []).append((inside.astype(float), counts_p))
+                if a > 0 and row["prior_counts_hit_rate"] >= 0.999 and row["hit_rate"] >= 0.999:
+                    note = (f"degenerate at {share:.0%}: the flagged area holds every test incident for both "
+                            f"{method} and prior counts (the study area is far larger than where incidents occur)")
+                    if note not in notes:
+                        notes.append(note)
         if on_fold:
             on_fold(done, len(folds))
-    fold_table = pd.DataFrame(rows, columns=[
-        "fold", "method", "train_start", "origin", "test_end", "n_train", "n_test", "hit_rate", "pai", "pei", "rri",
-    ])
-    if curve_rows:
-        all_curves = pd.concat(curve_rows, ignore_index=True)
-        curves = all_curves.groupby(["method", "share"], sort=False)[["hit_rate", "pai", "pei"]].median().reset_index()
-    else:
-        curves = pd.DataFrame(columns=["method", "share", "hit_rate", "pai", "pei"])
-    return BacktestResult(
-        folds=fold_table,
-        curves=curves,
-        summary=_summarise(fold_table) if len(fold_table) else pd.DataFrame(columns=["method"]),
-        share=share,
-        study_area_m2=grid.area,
-        cell_size=grid.cell_size,
-        metric_crs=crs.to_string(),
-        skipped=skipped,
-        params=params,
-    )
+    columns = ["fold", "method", "share", "train_start", "origin", "test_end", "n_train", "n_test", "n_hotspots",
+               "n_taken", "flagged_area_m2", "n_hit", "hit_rate", "pai", "pei"]
+    columns += [f"{b}_{m}" for b in BASELINES for m in ("hit_rate", "pai")]
+    fold_table = pd.DataFrame(rows, columns=columns)
+    summary = _summarise(fold_table, pooled, bootstrap, seed)
+    return BacktestResult(fold_table, summary, tuple(float(s) for s in shares), A, grid.cell_size,
+                          crs.to_string(), skipped, params, notes)
 
 
-# ----------------------------------------------------------------------------- tuning
+def _ratio_interval(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, seed: int) -> tuple[float, float, float]:
+    hits = sum(float(h.sum()) for h, _ in parts)
+    base = sum(float(b.sum()) for _, b in parts)
+    ratio = hits / base if base > 0 else math.nan
+    if bootstrap <= 0 or base <= 0:
+        return ratio, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    num = np.zeros(bootstrap)
+    den = np.zeros(bootstrap)
+    for h, b in parts:
+        if len(h) == 0:
+            continue
+        draw = rng.integers(0, len(h), size=(bootstrap, len(h)))
+        num += h[draw].sum(axis=1)
+        den += b[draw].sum(axis=1)
+    ok = den > 0
+    if not ok.any():
+        return ratio, math.nan, math.nan
+    r = num[ok] / den[ok]
+    return ratio, float(np.quantile(r, 0.05)), float(np.quantile(r, 0.95))
+
+
+def _summarise(folds: pd.DataFrame, pooled: dict[tuple[str, float], list[tuple[np.ndarray, np.ndarray]]],
+               bootstrap: int, seed: int) -> pd.DataFrame:
+    rows = []
+    for (method, share), part in folds.groupby(["method", "share"], sort=False):
+        row: dict[str, Any] = {"method": method, "share": float(share), "folds": int(part["pai"].notna().sum())}
+        for metric in ("hit_rate", "pai", "pei"):
+            values = part[metric].dropna()
+            row[f"{metric}_median"] = float(values.median()) if len(values) else math.nan
+            if metric == "pai":
+                row["pai_q25"] = float(values.quantile(0.25)) if len(values) else math.nan
+                row["pai_q75"] = float(values.quantile(0.75)) if len(values) else math.nan
+        for b in BASELINES:
+            values = part[f"{b}_pai"].dropna()
+            row[f"{b}_pai_median"] = float(values.median()) if len(values) else math.nan
+        ratio, low, high = _ratio_interval(pooled.get((str(method), float(share)), []), bootstrap, seed)
+        row.update({"ratio_to_counts": ratio, "ratio_low": low, "ratio_high": high,
+                    "area_share_median": float((part["flagged_area_m2"]).median())})
+        rows.append(row)
+    columns = ["method", "share", "folds", "hit_rate_median", "pai_median", "pai_q25", "pai_q75", "pei_median",
+               *[f"{b}_pai_median" for b in BASELINES], "ratio_to_counts", "ratio_low", "ratio_high",
+               "area_share_median"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass
-class TuningResult:
-    """The method and parameters chosen by backtest PAI, with every candidate's scores."""
+class MethodSelection:
+    """What ``method="auto"`` chose, why, and the evidence."""
 
     method: str
     params: dict[str, Any]
-    pai_median: float
-    baseline_pai_median: float
-    candidates: pd.DataFrame
+    reason: str
+    evidence: pd.DataFrame
     folds: int
     share: float
-
-    def reason(self) -> str:
-        gain = (self.pai_median / self.baseline_pai_median - 1.0) * 100 if self.baseline_pai_median > 0 else math.nan
-        return (
-            f"chose {self.method} {self.params} by median PAI at {self.share:.0%} of area over {self.folds} "
-            f"backtest folds: {self.pai_median:.2f} vs {self.baseline_pai_median:.2f} for grid counts "
-            f"({gain:+.0f}%)"
-        )
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(
-            {"method": self.method, "params": self.params, "pai_median": self.pai_median,
-             "baseline_pai_median": self.baseline_pai_median, "folds": self.folds, "share": self.share,
-             "reason": self.reason(), "candidates": self.candidates.to_dict(orient="records")}
-        )
+        return _json_safe({
+            "method": self.method, "params": self.params, "reason": self.reason, "folds": self.folds,
+            "share": self.share, "notes": self.notes,
+            "evidence": self.evidence.to_dict(orient="records"),
+        })
 
 
-def default_candidates(cell_size: float) -> list[tuple[str, dict[str, Any]]]:
-    """The (method, params) grid searched by :func:`tune`."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    for factor in (1.0, 2.0, 3.0):
-        out.append(("kde", {"bandwidth": factor * cell_size}))
-    for eps in (50.0, 100.0, 200.0):
-        for ms in (5, 10, 20):
-            out.append(("dbscan", {"eps": eps, "min_samples": ms}))
-    out.append(("gistar", {}))
-    return out
-
-
-def tune(
+def select_method(
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,
-    until: pd.Timestamp | str | None = None,
-    train: str = "12M",
-    test: str = "1M",
-    step: str = "1M",
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+    ward_ids: Sequence[str] | None = None,
+    candidates: Sequence[str] = AUTO_CANDIDATES,
     share: float = 0.05,
+    options: dict[str, Any] | None = None,
+    timezone: str | None = None,
     max_folds: int = 6,
-    cell_size: float | None = None,
-    candidates: Sequence[tuple[str, dict[str, Any]]] | None = None,
-) -> TuningResult:
-    """Pick a hotspot method and its parameters by backtest PAI on the history before ``until``.
+    train: str = "6M",
+) -> MethodSelection:
+    """Choose a hotspot method for a study area by the backtest of its delivered polygons.
 
-    Each candidate is backtested on the most recent ``max_folds`` folds that end before
-    ``until``; the one with the highest median PAI at ``share`` wins (ties: simplest first,
-    in the order of :func:`default_candidates`). The naive grid-count baseline is scored on
-    the same folds and reported beside it.
+    The folds lie inside the analysis window (train ``train``, test one forecast horizon, the
+    most recent ``max_folds``), so nothing after ``until`` is used. The candidate capturing the
+    most test incidents at ``share`` of the study area (pooled over folds) wins when it beats
+    the prior-count map at the same area; otherwise ``counts`` hotspots are delivered and the
+    reason says so. With fewer than two scored folds, ``counts`` is delivered as well.
     """
-    history = incidents
-    if until is not None:
-        cut = pd.Timestamp(until)
-        cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
-        history = incidents[pd.to_datetime(incidents["occurred_at"], utc=True) < cut]
-    if len(history) < 20:
-        raise InputError(f"only {len(history)} incidents before the analysis window: too few to tune on")
-    base = backtest(history, boundaries, train=train, test=test, step=step, methods=["grid_counts"],
-                    share=share, shares=(share,), cell_size=cell_size, max_folds=max_folds)
-    if base.folds.empty:
-        raise InputError("no backtest fold with both training and test incidents before the analysis window")
-    cell = base.cell_size
-    rows = []
-    for method, p in candidates or default_candidates(cell):
-        res = backtest(history, boundaries, train=train, test=test, step=step, methods=[method], share=share,
-                       shares=(share,), cell_size=cell, params={method: p}, max_folds=max_folds)
-        rows.append({"method": method, "params": p, "pai_median": float(res.summary["pai_median"].iloc[0]),
-                     "hit_rate_median": float(res.summary["hit_rate_median"].iloc[0])})
-    table = pd.DataFrame(rows)
-    best = table.dropna(subset=["pai_median"])
-    if best.empty:
-        raise InputError("no candidate could be scored on the history")
-    pick = best.loc[best["pai_median"].idxmax()]
-    return TuningResult(
-        method=str(pick["method"]),
-        params=dict(pick["params"]),
-        pai_median=float(pick["pai_median"]),
-        baseline_pai_median=float(base.summary["pai_median"].iloc[0]),
-        candidates=table,
-        folds=int(base.folds["fold"].nunique()),
-        share=share,
-    )
+    opts = {k: v for k, v in (options or {}).items() if k != "window"}
+    horizon = str(opts.get("horizon", "month"))
+    test = {"day": "1D", "week": "1W", "month": "1M"}.get(horizon, "1M")
+    frame = incidents
+    if since is not None or until is not None:
+        t = pd.to_datetime(frame["occurred_at"], utc=True)
+        keep = np.ones(len(frame), dtype=bool)
+        if since is not None:
+            keep &= (t >= since).to_numpy(dtype=bool, na_value=False)
+        if until is not None:
+            keep &= (t < until).to_numpy(dtype=bool, na_value=False)
+        frame = frame.iloc[np.flatnonzero(keep)]
+    shape_opts = {k: v for k, v in opts.items() if k in {"buffer_m", "max_across_m", "concave_ratio", "horizon",
+                                                         "half_life_days", "max_area_share"}}
+    try:
+        result = backtest(frame, boundaries, ward_ids=ward_ids, methods=list(candidates), train=train, test=test,
+                          shares=(share,), max_folds=max_folds, options=shape_opts, timezone=timezone,
+                          bootstrap=200)
+    except InputError as exc:
+        return MethodSelection("counts", {}, f"counts: too little history for evidence ({exc.message})",
+                               pd.DataFrame(), 0, share)
+    table = result.at(share)
+    n_folds = int(table["folds"].max()) if len(table) else 0
+    if n_folds < 2:
+        return MethodSelection("counts", {}, f"counts: only {n_folds} backtest fold(s) could be scored; "
+                               "too little evidence to prefer a model", table, n_folds, share, result.notes)
+    scored = table.dropna(subset=["ratio_to_counts"])
+    if scored.empty:
+        return MethodSelection("counts", {}, "counts: no candidate could be scored", table, n_folds, share,
+                               result.notes)
+    order = {m: i for i, m in enumerate(candidates)}
+    ranked = scored.assign(_o=scored["method"].map(order)).sort_values(["ratio_to_counts", "_o"],
+                                                                       ascending=[False, True])
+    best = ranked.iloc[0]
+    notes = list(result.notes)
+    if len(ranked) > 1 and math.isclose(float(ranked.iloc[1]["ratio_to_counts"]), float(best["ratio_to_counts"]),
+                                        rel_tol=1e-9):
+        notes.append(f"tie between {best['method']} and {ranked.iloc[1]['method']}: the earlier candidate is kept")
+    ratio = float(best["ratio_to_counts"])
+    interval = f"90 % interval {best['ratio_low']:.2f}–{best['ratio_high']:.2f}"
+    if ratio <= 1.0 and best["method"] != "counts":
+        return MethodSelection(
+            "counts", {},
+            (f"counts: no method beat prior counts at {share:.0%} of the study area over {n_folds} folds "
+             f"(best: {best['method']} at {ratio:.2f}×, {interval})"),
+            table, n_folds, share, notes)
+    return MethodSelection(
+        str(best["method"]), {},
+        (f"{best['method']}: {ratio:.2f}× the test incidents of prior counts at the same area "
+         f"({share:.0%} of the study area, {n_folds} folds, {interval}; median PAI "
+         f"{best['pai_median']:.2f} vs {best['prior_counts_pai_median']:.2f})"),
+        table, n_folds, share, notes)

@@ -1,0 +1,313 @@
+"""From cluster labels to patrol-sized hotspot polygons.
+
+:func:`hotspot_polygons` is the one place where any method's output (a label per incident)
+becomes the polygons users act on. Three rules, in this order:
+
+1. **Split at density peaks.** Hot-spots policing works at the scale of a street segment or a
+   corner (Sherman & Weisburd 1995; Braga et al. 2019), so a cluster wider than
+   ``max_across_m`` (default 250 m) is split. Members are binned on cells of
+   ``max_across_m / 10`` and each cell climbs to the densest cell within two cells (quick
+   shift, Vedaldi & Soatto 2008, on the binned counts smoothed over a 3 × 3 window); every
+   peak keeps the cells that climb to it. Basins with fewer than ``min_members`` members join
+   the basin of their nearest member elsewhere.
+2. **Bisect what is still too large.** A group still wider than ``max_across_m``, or whose
+   polygon covers more than ``max_area_m2`` (5 % of the study area by default), is cut in two
+   at the weighted median along its principal axis, recursively.
+3. **Hug the members.** A polygon is the concave hull (``concave_ratio``) of the group's
+   distinct positions buffered by ``buffer_m`` (default 15 m): one address gives a disc, one
+   street a capsule along it. Large groups are snapped to a fine grid first so hulls stay fast;
+   the buffer grows by what snapping could move a member, so every member stays inside.
+
+Every member of a cluster ends in at most one output group. When a cluster is split, parts with
+fewer than ``min_members`` incidents (default 3) are not hotspots of their own: their incidents
+are left unclustered (counted in ``n_noise`` of the table's parameters), never moved elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+
+__all__ = [
+    "hotspot_polygons",
+    "member_polygons",
+    "single_polygons",
+    "MIN_BUFFER_M",
+    "DEFAULT_MAX_ACROSS_M",
+    "DEFAULT_MAX_AREA_SHARE",
+]
+
+#: Buffer around the members of a hotspot (metres): one address becomes a disc of this radius.
+MIN_BUFFER_M = 15.0
+#: Widest default hotspot (metres): a street segment or a corner, walkable in a few minutes.
+DEFAULT_MAX_ACROSS_M = 250.0
+#: Largest share of the study area one hotspot may cover.
+DEFAULT_MAX_AREA_SHARE = 0.05
+#: Clusters with more members than this are snapped to a grid before the hull.
+SNAP_ABOVE = 500
+MAX_HULL_POINTS = 2_000
+#: Depth limit of the bisection (2**12 parts of one cluster at most).
+_MAX_DEPTH = 12
+
+_OFFSETS = np.array([(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+                     if (dx, dy) != (0, 0) and dx * dx + dy * dy <= 5], dtype=np.int64)
+
+
+def _across(points: np.ndarray) -> tuple[float, np.ndarray]:
+    """Longest side of the principal-axis box of ``points`` and the major axis."""
+    if len(points) < 2:
+        return 0.0, np.array([1.0, 0.0])
+    centred = points - points.mean(axis=0)
+    cov = centred.T @ centred
+    if not np.isfinite(cov).all() or float(np.abs(cov).max()) < 1e-12:
+        return 0.0, np.array([1.0, 0.0])
+    _vals, vecs = np.linalg.eigh(cov)
+    axes = vecs[:, ::-1]
+    proj = centred @ axes
+    extent = proj.max(axis=0) - proj.min(axis=0)
+    return float(extent.max()), axes[:, int(np.argmax(extent))]
+
+
+def _cell_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    return (ix.astype(np.int64) << 32) + iy.astype(np.int64)
+
+
+def _peak_basins(points: np.ndarray, cell: float, min_members: int) -> np.ndarray:
+    """Basin index of each point: binned quick shift to the densest cell within two cells."""
+    q = np.floor((points - points.min(axis=0)) / cell).astype(np.int64)
+    keys = _cell_keys(q[:, 0], q[:, 1])
+    ukeys, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    cx = (ukeys >> 32).astype(np.int64)
+    cy = (ukeys - (cx << 32)).astype(np.int64)
+    n = len(ukeys)
+
+    def lookup(dx: int, dy: int) -> np.ndarray:
+        probe = _cell_keys(cx + dx, cy + dy)
+        pos = np.searchsorted(ukeys, probe)
+        pos = np.minimum(pos, n - 1)
+        return np.where(ukeys[pos] == probe, pos, -1)
+
+    smooth = counts.astype(np.float64).copy()
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            if dx or dy:
+                nb = lookup(dx, dy)
+                smooth += np.where(nb >= 0, counts[np.maximum(nb, 0)], 0)
+    # parent: the densest neighbour within two cells that is denser (ties: lower cell key)
+    parent = np.arange(n)
+    best = smooth.copy()
+    for dx, dy in _OFFSETS:
+        nb = lookup(int(dx), int(dy))
+        ok = nb >= 0
+        cand = np.where(ok, smooth[np.maximum(nb, 0)], -np.inf)
+        better = ok & ((cand > best) | ((cand == best) & (cand > smooth) & (nb < parent)))
+        parent = np.where(better, nb, parent)
+        best = np.where(better, cand, best)
+    for _ in range(64):  # pointer jumping to the roots
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            break
+        parent = nxt
+    _, basin_of_cell = np.unique(parent, return_inverse=True)
+    basin = basin_of_cell.ravel()[inverse]
+    sizes = np.bincount(basin)
+    small = sizes < min_members
+    if small.any() and (~small).any():
+        big_pts = np.flatnonzero(~small[basin])
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(points[big_pts])
+        lonely = np.flatnonzero(small[basin])
+        _d, nearest = tree.query(points[lonely], k=1)
+        basin[lonely] = basin[big_pts[np.asarray(nearest, dtype=np.int64)]]
+        _, basin = np.unique(basin, return_inverse=True)
+    return basin.ravel()
+
+
+def _bisect(points: np.ndarray, idx: np.ndarray, limit: float, depth: int = 0) -> list[np.ndarray]:
+    """Cut ``idx`` in halves along the principal axis until each part is at most ``limit`` across."""
+    width, axis = _across(points[idx])
+    if width <= limit or depth >= _MAX_DEPTH or len(idx) < 2:
+        return [idx]
+    proj = points[idx] @ axis
+    order = np.argsort(proj, kind="stable")
+    cut = proj[order[len(order) // 2]]
+    left = idx[proj < cut]
+    right = idx[proj >= cut]
+    if len(left) == 0 or len(right) == 0:  # many members at one position: split by rank
+        left, right = idx[order[: len(order) // 2]], idx[order[len(order) // 2:]]
+    if len(left) == 0 or len(right) == 0:
+        return [idx]
+    return _bisect(points, left, limit, depth + 1) + _bisect(points, right, limit, depth + 1)
+
+
+def _distinct_positions(
+    X: np.ndarray, labels: np.ndarray, k: int, buffer_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct member positions per group, their group, and each group's buffer."""
+    m = labels >= 0
+    lab = labels[m]
+    pts = X[m]
+    sizes = np.bincount(lab, minlength=k)
+    lo = np.full((k, 2), np.inf)
+    hi = np.full((k, 2), -np.inf)
+    np.minimum.at(lo, lab, pts)
+    np.maximum.at(hi, lab, pts)
+    extent = np.prod(np.maximum(hi - lo, 1.0), axis=1)
+    cell_k = np.where(
+        sizes > SNAP_ABOVE,
+        np.maximum(max(buffer_m / 8.0, 0.5), np.sqrt(extent / MAX_HULL_POINTS)),
+        0.5,
+    )
+    buffers = buffer_m + np.maximum(0.0, cell_k * math.sqrt(0.5) - buffer_m / 2.0)
+    cell = cell_k[lab]
+    q = np.floor((pts - lo[lab]) / cell[:, None]).astype(np.int64)
+    if len(q) and int(q.max()) < 2**21 and k < 2**21:
+        key = (lab.astype(np.int64) << 42) | (q[:, 0] << 21) | q[:, 1]
+        _, first = np.unique(key, return_index=True)
+    else:
+        _, first = np.unique(np.column_stack([lab, q]), axis=0, return_index=True)
+    first = first[np.argsort(lab[first], kind="stable")]
+    coords = lo[lab[first]] + (q[first] + 0.5) * cell[first, None]
+    small = sizes[lab[first]] <= SNAP_ABOVE
+    coords[small] = pts[first[small]]
+    return coords, lab[first], buffers
+
+
+def single_polygons(polys: np.ndarray) -> np.ndarray:
+    """One Polygon per entry: parts are merged; disjoint parts become their convex hull."""
+    types = shapely.get_type_id(polys)
+    out = np.asarray(polys, dtype=object).copy()
+    for i in np.flatnonzero(types != 3):
+        parts = [p for p in shapely.get_parts(polys[i]) if shapely.get_type_id(p) == 3]
+        if not parts:
+            out[i] = shapely.buffer(polys[i], MIN_BUFFER_M)
+            continue
+        merged = shapely.union_all(parts)
+        out[i] = merged if shapely.get_type_id(merged) == 3 else shapely.convex_hull(merged)
+    return out
+
+
+def member_polygons(X: np.ndarray, labels: np.ndarray, k: int, buffer_m: float = MIN_BUFFER_M,
+                    concave_ratio: float = 0.3) -> np.ndarray:
+    """Buffered concave hull of each group's members (metric), one Polygon per label 0..k-1."""
+    if k == 0:
+        return np.empty(0, dtype=object)
+    coords, owner, buffers = _distinct_positions(X, labels, k, buffer_m)
+    multipoints = shapely.multipoints(coords, indices=owner)
+    if concave_ratio < 1.0:
+        hulls = shapely.concave_hull(multipoints, ratio=concave_ratio)
+    else:
+        hulls = shapely.convex_hull(multipoints)
+    polys = shapely.buffer(hulls, buffers, quad_segs=8)
+    bad = ~shapely.is_valid(polys)
+    if bad.any():
+        polys[bad] = shapely.make_valid(polys[bad])
+    return single_polygons(polys)
+
+
+def hotspot_polygons(
+    X: np.ndarray,
+    labels: np.ndarray,
+    *,
+    buffer_m: float = MIN_BUFFER_M,
+    max_across_m: float | None = DEFAULT_MAX_ACROSS_M,
+    max_area_m2: float | None = None,
+    concave_ratio: float = 0.3,
+    min_members: int = 3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split clusters into patrol-sized groups and draw a polygon hugging each.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, 2)
+        Incident positions in metres.
+    labels : ndarray of int, shape (n,)
+        Cluster of each incident (0..k-1), -1 for none.
+    buffer_m : float, default 15
+        Buffer around the members' hull (metres).
+    max_across_m : float or None, default 250
+        Widest hotspot (principal-axis box side plus the buffer on both sides); ``None`` keeps
+        clusters whole.
+    max_area_m2 : float, optional
+        Largest polygon area (m²); groups above it are bisected further.
+    concave_ratio : float, default 0.3
+        Concave-hull ratio (1 = convex hull).
+    min_members : int, default 3
+        Fewest members of a density basin kept on its own when splitting, and of a part of a
+        split cluster (smaller parts are left unclustered).
+
+    Returns
+    -------
+    labels : ndarray of int, shape (n,)
+        Group of each incident (0..m-1), -1 for none; groups are numbered by original cluster,
+        then along each cluster's split order (deterministic).
+    polygons : ndarray of shapely Polygon, shape (m,)
+        One polygon per group, in the metric CRS of ``X``.
+    parent : ndarray of int, shape (m,)
+        The input cluster each group came from.
+    """
+    X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+    labels = np.asarray(labels, dtype=np.int64)
+    k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    if k == 0:
+        return np.full(len(labels), -1, dtype=np.int64), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    limit = None if max_across_m is None else max(float(max_across_m) - 2.0 * buffer_m, 0.0)
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.searchsorted(sorted_labels, np.arange(k))
+    ends = np.searchsorted(sorted_labels, np.arange(k), side="right")
+    groups: list[np.ndarray] = []
+    parents: list[int] = []
+    for c in range(k):
+        idx = order[starts[c]:ends[c]]
+        if len(idx) == 0:
+            continue
+        parts = [idx]
+        if limit is not None and _across(X[idx])[0] > limit:
+            cell = max(float(max_across_m) / 10.0, 1.0)  # type: ignore[arg-type]
+            basins = _peak_basins(X[idx], cell, min_members)
+            parts = []
+            for b in range(int(basins.max()) + 1):
+                parts.extend(_bisect(X, idx[basins == b], limit))
+        if len(parts) > 1:
+            # fragments of a split cluster with too few members are not hotspots of their own
+            # (a cluster too sparse to leave any patrol-sized part gives no hotspot)
+            parts = [p for p in parts if len(p) >= min_members]
+        groups.extend(parts)
+        parents.extend([c] * len(parts))
+    out_labels, polygons = _draw(X, labels, groups, buffer_m, concave_ratio)
+    if max_area_m2 is not None:
+        for _round in range(_MAX_DEPTH):
+            area = shapely.area(polygons)
+            big = np.flatnonzero(area > max_area_m2)
+            if len(big) == 0:
+                break
+            too_big = set(big.tolist())
+            new_groups: list[np.ndarray] = []
+            new_parents: list[int] = []
+            for g, (idx, par) in enumerate(zip(groups, parents, strict=True)):
+                if g in too_big:
+                    width, _axis = _across(X[idx])
+                    parts = _bisect(X, idx, width / 2.0) if width > 0 else [idx]
+                    parts = [p for p in parts if len(p) >= min_members]
+                else:
+                    parts = [idx]
+                new_groups.extend(parts)
+                new_parents.extend([par] * len(parts))
+            if len(new_groups) == len(groups) and all(len(a) == len(b) for a, b in zip(new_groups, groups, strict=True)):
+                break
+            groups, parents = new_groups, new_parents
+            out_labels, polygons = _draw(X, labels, groups, buffer_m, concave_ratio)
+    return out_labels, polygons, np.asarray(parents, dtype=np.int64)
+
+
+def _draw(X: np.ndarray, labels: np.ndarray, groups: list[np.ndarray], buffer_m: float,
+          concave_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    out = np.full(len(labels), -1, dtype=np.int64)
+    for g, idx in enumerate(groups):
+        out[idx] = g
+    return out, member_polygons(X, out, len(groups), buffer_m, concave_ratio)

@@ -1,0 +1,486 @@
+"""Validation and selection of a hotspot request: every problem collected, raised once.
+
+:func:`parse_request` checks the method, its options, the filters and the window and returns a
+:class:`HotspotRequest`; :func:`select_incidents` loads (from a GeoDataFrame or a store),
+checks, filters and orders the incidents the request names.
+
+``method="auto"`` with ``eps`` or ``min_samples``
+    means DBSCAN: explicit DBSCAN parameters name the method.
+
+Default analysis window
+    When neither ``since`` nor ``until`` is given and ``window`` is set (default ``"12M"``), the
+    window ends at the end of the local day of the latest selected incident (never after the
+    end of today) and starts ``window`` before; ``window=None`` keeps every incident. The window
+    is the training period of the forecast and is recorded in ``attrs["params"]``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ward_geo.analysis.hotspots.forecast import HORIZONS
+from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
+from ward_geo.categories import CATEGORIES, CATEGORY_CODES
+from ward_geo.errors import InputError, ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyproj import CRS
+
+    from ward_geo.store.base import IncidentStore
+
+__all__ = [
+    "HotspotRequest",
+    "parse_request",
+    "select_incidents",
+    "local_zone",
+    "parse_time",
+    "check_incidents",
+    "filter_incidents",
+    "canonical_order",
+    "metric_xy",
+    "incident_weights",
+    "category_codes",
+    "study_wards",
+    "study_area",
+    "DEFAULT_WINDOW",
+    "COMMON_OPTIONS",
+]
+
+DEFAULT_WINDOW = "12M"
+#: Options every method accepts.
+COMMON_OPTIONS = frozenset({"timezone", "horizon", "half_life_days", "window", "max_area_share"})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def local_zone(timezone: str | None) -> str:
+    """The IANA zone to use: ``timezone``, else the configured one (checked)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ward_geo.settings import get_settings
+
+    zone = timezone or get_settings().timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ParameterError(f"timezone {zone!r} is not an IANA time zone name (for example 'Asia/Ho_Chi_Minh')") from exc
+    return zone
+
+
+def parse_time(value: object, name: str, zone: str, problems: list[str]) -> pd.Timestamp | None:
+    """A UTC timestamp from a date-like value (naive values are in ``zone``); problems appended."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        problems.append(f"{name}={value!r} is not a date or timestamp (expected ISO 8601, e.g. 2025-01-31)")
+        return None
+    if ts is pd.NaT:
+        problems.append(f"{name} is empty (NaT); expected a date or timestamp")
+        return None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(zone)
+    return ts.tz_convert("UTC")
+
+
+def _validate_categories(categories: object, problems: list[str]) -> list[str] | None:
+    if categories is None:
+        return None
+    if isinstance(categories, str):
+        categories = [categories]
+    if not isinstance(categories, Iterable):
+        problems.append(f"categories must be a category code or a list of codes, got {categories!r}")
+        return None
+    cats = [str(c) for c in categories]
+    unknown = [c for c in cats if c not in CATEGORIES]
+    if unknown:
+        problems.append(f"unknown category code(s) {', '.join(map(repr, unknown))} (known: {', '.join(CATEGORY_CODES)})")
+    if not cats:
+        problems.append("categories is an empty list; omit it to use every category")
+    return sorted(set(cats), key=CATEGORY_CODES.index) if not unknown else None
+
+
+def _validate_ward_ids(ward_ids: object, problems: list[str]) -> list[str] | None:
+    if ward_ids is None:
+        return None
+    if isinstance(ward_ids, str):
+        return [ward_ids]
+    if not isinstance(ward_ids, Iterable):
+        problems.append(f"ward_ids must be a ward id or a list of ids, got {ward_ids!r}")
+        return None
+    out = [str(w) for w in ward_ids]
+    if not out:
+        problems.append("ward_ids is an empty list; omit it to use every ward")
+    return out
+
+
+def _positive(params: dict[str, Any], key: str, unit: str, problems: list[str]) -> None:
+    if key in params and params[key] is not None:
+        v = params[key]
+        if not _is_number(v) or not math.isfinite(float(v)) or float(v) <= 0:
+            problems.append(f"{key} must be a positive number of {unit}, got {v!r}")
+
+
+def _fraction(params: dict[str, Any], key: str, problems: list[str], *, closed: bool = False) -> None:
+    if key in params and params[key] is not None:
+        v = params[key]
+        ok = _is_number(v) and (0.0 <= float(v) <= 1.0 if closed else 0.0 < float(v) < 1.0)
+        if not ok:
+            bounds = "between 0 and 1" if closed else "strictly between 0 and 1"
+            problems.append(f"{key} must be {bounds}, got {v!r}")
+
+
+def _validate_params(method: object, eps: object, min_samples: object, params: dict[str, Any],
+                     problems: list[str]) -> None:
+    if method not in METHODS:
+        problems.append(f"method {method!r} is unknown (expected one of {', '.join(METHODS)})")
+        allowed = frozenset(params)
+        entry = None
+    elif method == "auto":
+        allowed = COMMON_OPTIONS | {"buffer_m", "concave_ratio", "max_across_m"}
+        entry = None
+    else:
+        entry = REGISTRY[str(method)]
+        allowed = entry.options | COMMON_OPTIONS
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        problems.append(
+            f"parameter(s) {', '.join(unknown)} do not apply to method {method!r} "
+            f"(accepted: {', '.join(sorted(allowed))})"
+        )
+    if eps is not None:
+        if method == "auto" or (entry is not None and not entry.uses_eps):
+            problems.append(f"eps does not apply to method {method!r}")
+        elif not _is_number(eps) or not math.isfinite(float(eps)) or float(eps) <= 0:  # type: ignore[arg-type]
+            problems.append(f"eps must be a positive distance in metres, got {eps!r}")
+    if min_samples is not None:
+        if method == "auto" or (entry is not None and not entry.uses_min_samples):
+            problems.append(f"min_samples does not apply to method {method!r}")
+        elif not isinstance(min_samples, numbers.Integral) or isinstance(min_samples, bool) or int(min_samples) < 1:
+            problems.append(f"min_samples must be an integer >= 1, got {min_samples!r}")
+    for key in ("buffer_m", "bandwidth", "cell_size", "max_across_m"):
+        _positive(params, key, "metres", problems)
+    _positive(params, "eps_time", "hours", problems)
+    _positive(params, "half_life_days", "days", problems)
+    if params.get("cluster_selection_epsilon") not in (None, 0, 0.0):
+        _positive(params, "cluster_selection_epsilon", "metres", problems)
+    _fraction(params, "concave_ratio", problems, closed=True)
+    for key in ("quantile", "alpha", "share", "max_area_share"):
+        _fraction(params, key, problems)
+    for key in ("cold", "weighted"):
+        if key in params and not isinstance(params[key], bool | np.bool_):
+            problems.append(f"{key} must be true or false, got {params[key]!r}")
+    if "timezone" in params and params["timezone"] is not None and not isinstance(params["timezone"], str):
+        problems.append(f"timezone must be an IANA zone name, got {params['timezone']!r}")
+    if "horizon" in params and params["horizon"] not in HORIZONS:
+        problems.append(f"horizon must be one of {', '.join(HORIZONS)}, got {params['horizon']!r}")
+    for key in ("min_cluster_size", "min_incidents", "permutations", "seed"):
+        if key in params and params[key] is not None:
+            v = params[key]
+            lowest = {"permutations": 0, "seed": 0, "min_cluster_size": 2}.get(key, 1)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or int(v) < lowest:
+                problems.append(f"{key} must be an integer >= {lowest}, got {v!r}")
+    if params.get("window") is not None:
+        try:
+            _window_offset(params["window"])
+        except ParameterError as exc:
+            problems.append(exc.message)
+
+
+def _window_offset(text: object) -> pd.DateOffset:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([DWMY])\s*", str(text).upper()) if isinstance(text, str) else None
+    if not m or int(m.group(1)) == 0:
+        raise ParameterError(f"window must be like '12M', '26W', '90D' or '1Y', got {text!r}")
+    n, unit = int(m.group(1)), m.group(2)
+    return {"D": pd.DateOffset(days=n), "W": pd.DateOffset(weeks=n), "M": pd.DateOffset(months=n),
+            "Y": pd.DateOffset(years=n)}[unit]
+
+
+@dataclass
+class HotspotRequest:
+    """A validated hotspot request (method ``auto`` still to be resolved)."""
+
+    method: str
+    eps: float | None
+    min_samples: int | None
+    options: dict[str, Any]
+    categories: list[str] | None
+    ward_ids: list[str] | None
+    since: pd.Timestamp | None
+    until: pd.Timestamp | None
+    timezone: str
+    per_category: bool
+    horizon: str = "month"
+    window: str | None = DEFAULT_WINDOW
+    window_rule: str = field(default="given")
+
+    def method_options(self) -> dict[str, Any]:
+        """Options passed to the method itself (without the common ones)."""
+        return {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
+
+
+def parse_request(
+    method: object,
+    eps: object,
+    min_samples: object,
+    params: dict[str, Any],
+    *,
+    categories: object,
+    since: object,
+    until: object,
+    ward_ids: object,
+    per_category: object,
+    boundaries: object,
+) -> HotspotRequest:
+    """Check a hotspot request; every problem is listed in one :class:`ParameterError`."""
+    problems: list[str] = []
+    if method == "auto" and (eps is not None or min_samples is not None):
+        method = "dbscan"  # explicit DBSCAN parameters name the method
+    _validate_params(method, eps, min_samples, params, problems)
+    zone = "UTC"
+    try:
+        zone = local_zone(params.get("timezone"))
+    except ParameterError as exc:
+        problems.append(exc.message)
+    cats = _validate_categories(categories, problems)
+    wards = _validate_ward_ids(ward_ids, problems)
+    since_ts = parse_time(since, "since", zone, problems)
+    until_ts = parse_time(until, "until", zone, problems)
+    if since_ts is not None and until_ts is not None and since_ts >= until_ts:
+        problems.append(f"since ({since_ts.isoformat()}) must be before until ({until_ts.isoformat()})")
+    if not isinstance(per_category, bool):
+        problems.append(f"per_category must be true or false, got {per_category!r}")
+    if boundaries is not None and (not isinstance(boundaries, gpd.GeoDataFrame) or "ward_id" not in boundaries.columns):
+        problems.append("boundaries must be a GeoDataFrame with a 'ward_id' column (read them with ward_geo.read_boundaries)")
+    if problems:
+        raise ParameterError("invalid hotspot parameters: " + "; ".join(problems), details={"problems": problems})
+    window = params.get("window", DEFAULT_WINDOW)
+    return HotspotRequest(
+        method=str(method), eps=None if eps is None else float(eps),  # type: ignore[arg-type]
+        min_samples=None if min_samples is None else int(min_samples),  # type: ignore[call-overload]
+        options=dict(params), categories=cats, ward_ids=wards, since=since_ts, until=until_ts,
+        timezone=zone, per_category=bool(per_category), horizon=str(params.get("horizon", "month")),
+        window=window,
+    )
+
+
+def default_window(times: pd.Series, request: HotspotRequest) -> tuple[pd.Timestamp | None, pd.Timestamp | None, str]:
+    """The analysis window of a request (see the module notes) and how it was chosen."""
+    if request.since is not None or request.until is not None:
+        return request.since, request.until, "given"
+    if request.window is None:
+        return None, None, "all incidents (window=None)"
+    t = pd.to_datetime(times, utc=True).dropna()
+    if t.empty:
+        return None, None, "no incident times"
+    zone = request.timezone
+    today_end = (pd.Timestamp.now(tz=zone).normalize() + pd.Timedelta(days=1)).tz_convert("UTC")
+    last_day_end = (t.max().tz_convert(zone).normalize() + pd.Timedelta(days=1)).tz_convert("UTC")
+    until = min(last_day_end, today_end)
+    since = (until.tz_convert(zone) - _window_offset(request.window)).tz_convert("UTC")
+    return since, until, (f"the {request.window} ending at the end of the day of the latest incident "
+                          f"({until.tz_convert(zone).date().isoformat()}, {zone})")
+
+
+def check_incidents(gdf: gpd.GeoDataFrame) -> None:
+    """Raise :class:`InputError` naming the rows and field when the incidents are unusable."""
+    problems: list[str] = []
+    if gdf.crs is None:
+        problems.append("incidents have no CRS; declare one (for example crs='EPSG:4326')")
+    for col in ("incident_id", "category", "occurred_at"):
+        if col not in gdf.columns:
+            problems.append(f"incidents have no {col!r} column (read them with ward_geo.read_incidents)")
+    if problems:
+        raise InputError("; ".join(problems))
+    geoms = gdf.geometry.values
+    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(bad):
+        raise InputError(
+            f"{len(bad)} incident(s) have no geometry (rows {', '.join(map(str, bad[:10].tolist()))}"
+            f"{', ...' if len(bad) > 10 else ''}); field 'geometry' must be a point",
+            details={"rows": bad[:100].tolist(), "field": "geometry"},
+        )
+    bad = np.flatnonzero(shapely.get_type_id(geoms) != 0)
+    if len(bad):
+        raise InputError(
+            f"{len(bad)} incident geometry(ies) are not points (rows {', '.join(map(str, bad[:10].tolist()))}); "
+            "field 'geometry' must be a Point",
+            details={"rows": bad[:100].tolist(), "field": "geometry"},
+        )
+    ids = gdf["incident_id"]
+    missing = np.flatnonzero(ids.isna().to_numpy())
+    if len(missing):
+        raise InputError(
+            f"{len(missing)} incident(s) have no incident_id (rows {', '.join(map(str, missing[:10].tolist()))})",
+            details={"rows": missing[:100].tolist(), "field": "incident_id"},
+        )
+    dup = ids.astype(str).duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        raise InputError(
+            f"incident_id must be unique; {int(dup.sum())} rows share ids "
+            f"(rows {', '.join(map(str, rows[:10].tolist()))}, ids "
+            f"{', '.join(map(repr, ids[dup].astype(str).unique()[:5]))})",
+            details={"rows": rows[:100].tolist(), "field": "incident_id"},
+        )
+
+
+def filter_incidents(gdf: gpd.GeoDataFrame, categories: list[str] | None, since: pd.Timestamp | None,
+                     until: pd.Timestamp | None, ward_ids: list[str] | None) -> gpd.GeoDataFrame:
+    """Rows with a listed category, ``since <= occurred_at < until`` and a listed ward."""
+    keep = np.ones(len(gdf), dtype=bool)
+    if categories is not None:
+        keep &= gdf["category"].isin(categories).to_numpy()
+    if since is not None or until is not None:
+        t = pd.to_datetime(gdf["occurred_at"], utc=True)
+        if since is not None:
+            keep &= (t >= since).to_numpy(dtype=bool, na_value=False)
+        if until is not None:
+            keep &= (t < until).to_numpy(dtype=bool, na_value=False)
+    if ward_ids is not None:
+        if len(gdf) and ("ward_id" not in gdf.columns or gdf["ward_id"].isna().all()):
+            raise InputError(
+                "incidents have no ward_id values to filter by ward: give boundaries (or read the "
+                "incidents with boundaries=...) so each incident gets its ward"
+            )
+        keep &= gdf["ward_id"].isin(ward_ids).to_numpy(dtype=bool)
+    if keep.all():
+        return gdf
+    return gdf.iloc[np.flatnonzero(keep)]
+
+
+def canonical_order(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows sorted by ``incident_id``: results never depend on the input's row order.
+
+    DBSCAN gives a border point to the first cluster (in row order) that reaches it, and
+    HDBSCAN breaks ties by row order too; clustering in id order makes the members, and so the
+    hotspot ids, the same for any order of the same incidents.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = gdf["incident_id"]
+    if not (pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object):
+        ids = ids.astype(str)
+    text = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    if len(text) < 2 or pc.all(pc.less(text[:-1], text[1:])).as_py():
+        return gdf
+    return gdf.iloc[np.asarray(pc.sort_indices(text))]
+
+
+def select_incidents(
+    request: HotspotRequest,
+    incidents: gpd.GeoDataFrame | None,
+    store: IncidentStore | None,
+    boundaries: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, int]:
+    """The checked, filtered incidents of a request in canonical order, the boundaries, and the
+    number of input rows (the default window is applied later, by :func:`default_window`)."""
+    if incidents is not None:
+        if not isinstance(incidents, gpd.GeoDataFrame):
+            raise InputError(f"incidents must be a GeoDataFrame, got {type(incidents).__name__}")
+        gdf = incidents
+    else:
+        query = {"ward_ids": request.ward_ids, "categories": request.categories,
+                 "since": request.since, "until": request.until}
+        if store is None:
+            from ward_geo.store import open_store
+
+            with open_store() as opened:
+                gdf = opened.query(**query)
+                if boundaries is None:
+                    stored = opened.boundaries()
+                    boundaries = stored if len(stored) else None
+        else:
+            gdf = store.query(**query)
+            if boundaries is None:
+                stored = store.boundaries()
+                boundaries = stored if len(stored) else None
+    check_incidents(gdf)
+    n_input = len(gdf)
+    if request.ward_ids is not None and boundaries is not None and len(gdf) and (
+        "ward_id" not in gdf.columns or gdf["ward_id"].isna().all()
+    ):
+        from ward_geo.io.readers import assign_wards
+
+        gdf = assign_wards(gdf, boundaries)
+    gdf = filter_incidents(gdf, request.categories, request.since, request.until, request.ward_ids)
+    return canonical_order(gdf), boundaries, n_input
+
+
+def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
+    """Point coordinates in the metric CRS :func:`ward_geo.projection.to_metric` would choose."""
+    from pyproj import Transformer
+
+    from ward_geo.projection import metric_crs_for
+
+    crs = metric_crs_for(gdf)
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    transformer = Transformer.from_crs(gdf.crs, crs, always_xy=True)
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y]).astype(np.float64), crs
+
+
+def category_codes(series: pd.Series, fill: str) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and their values for a text column (missing -> ``fill``)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = [str(u) for u in uniques]
+    if (codes < 0).any():
+        if fill in values:
+            codes = np.where(codes < 0, values.index(fill), codes)
+        else:
+            codes = np.where(codes < 0, len(values), codes)
+            values.append(fill)
+    return np.asarray(codes, dtype=np.int64), values
+
+
+def incident_weights(gdf: gpd.GeoDataFrame, cat_codes: tuple[np.ndarray, list[str]] | None = None) -> np.ndarray:
+    """``category weight × severity`` per incident (severity 1 when missing or negative)."""
+    codes, values = cat_codes if cat_codes is not None else category_codes(gdf["category"], "other")
+    table = np.array([CATEGORIES[v].weight if v in CATEGORIES else 1.0 for v in values] or [1.0])
+    cat_w = table[codes]
+    if "severity" in gdf.columns:
+        sev = pd.to_numeric(gdf["severity"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        sev = np.where(np.isfinite(sev) & (sev >= 0), sev, 1.0)
+    else:
+        sev = 1.0
+    return (cat_w * sev).astype(np.float64)
+
+
+def study_wards(boundaries_m: gpd.GeoDataFrame | None, X: np.ndarray,
+                ward_ids: Sequence[str] | None) -> gpd.GeoDataFrame | None:
+    """The wards analysed: those asked for, else those containing at least one incident."""
+    if boundaries_m is None or len(boundaries_m) == 0:
+        return None
+    if ward_ids is not None:
+        chosen = boundaries_m[boundaries_m["ward_id"].astype(str).isin(ward_ids)]
+        return chosen if len(chosen) else None
+    tree = shapely.STRtree(np.asarray(boundaries_m.geometry.values, dtype=object))
+    _pts, wards = tree.query(shapely.points(X), predicate="within")
+    if len(wards) == 0:
+        return None
+    return boundaries_m.iloc[np.unique(wards)]
+
+
+def study_area(wards_m: gpd.GeoDataFrame | None, X: np.ndarray) -> Any:
+    """Union of the study wards, else the incidents' convex hull buffered by 200 m."""
+    if wards_m is not None:
+        area = shapely.union_all(wards_m.geometry.values)
+        if not area.is_empty and area.area > 0:
+            return area
+    hull = shapely.convex_hull(shapely.multipoints(X))
+    return shapely.buffer(hull, 200.0)
