@@ -60,7 +60,7 @@ _EXPORTS: dict[str, str] = {
     "DBSCAN": "ward_geo.cluster",
     "HDBSCAN": "ward_geo.cluster",
     "STDBSCAN": "ward_geo.cluster",
-    "DistributedDBSCAN": "ward_geo.analysis.dbscan_dask",
+    "DistributedDBSCAN": "ward_geo.cluster",
     "dask_dbscan": "ward_geo.analysis.distributed",
     "find_hotspots_dask": "ward_geo.analysis.distributed",
     "DBSCANParams": "ward_geo.cluster",

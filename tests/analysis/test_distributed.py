@@ -217,7 +217,7 @@ def test_find_hotspots_engine_dask_equals_local(client, tmp_path, hanoi_boundari
 
 def test_parameters_chosen_from_data_in_memory(client):
     gdf = incidents_from_xy(border_points(9))
-    local = find_hotspots(gdf)
+    local = find_hotspots(gdf, method="dbscan")
     got = find_hotspots_dask(gdf, client=client, npartitions=2)
     assert got.attrs["params"]["eps"] == local.attrs["params"]["eps"]
     assert got.attrs["params"]["min_samples"] == local.attrs["params"]["min_samples"]

@@ -7,7 +7,8 @@ numbers per partition, the small table of clusters that meet across tiles, and t
 results asked for.
 
 Algorithm (the result equals :class:`ward_geo.cluster.DBSCAN` on the union of the
-partitions, label for label)
+partitions, label for label; the tile steps are those of the one Dask engine,
+:mod:`ward_geo.cluster`'s :class:`~ward_geo.cluster.DistributedDBSCAN`)
 ---------------------------------------------------------------------------------------
 0. **Scan** each partition (in parallel): row count after the filters, lon/lat extent
    (which fixes the metric CRS exactly as :func:`ward_geo.projection.metric_crs_for`
@@ -29,16 +30,24 @@ partitions, label for label)
    union-find. Every core-core edge ``(p, q)`` is seen whole by the tile owning ``p``.
 4. **Merge** (driver, small): a core point that appears in several tiles (as owner and
    as halo) joins their local components; connected components over these links give
-   the clusters, numbered by their smallest core ``gid`` — the single-machine rule.
+   the clusters, numbered by their smallest core point in the *order* — the
+   single-machine rule.
 5. **Label** each tile's own points (one task per group): core points take their
    cluster, border points the smallest cluster among their core neighbours (all within
    ``eps``, so all with exact flags and labels), the rest are noise.
+
+The order is the union's row order (``gid``), or with ``order_by="incident_id"`` the
+order of the incident ids (as strings, by code point). DBSCAN gives a contested border
+point to the cluster whose first core point comes first in the row order, so
+:func:`find_hotspots_dask` uses ``order_by="incident_id"``: the single-machine
+``find_hotspots`` clusters the rows sorted by ``incident_id``, and the two engines then
+agree on every member, whatever order the partitions hold the rows in.
 
 Per-ward and per-cluster statistics are Dask group-by aggregations over the labelled
 rows (:meth:`DaskDBSCANResult.ward_stats`, :meth:`DaskDBSCANResult.cluster_stats`);
 :func:`find_hotspots_dask` (also reached as ``find_hotspots(..., engine="dask")``)
 returns the same hotspot table as the single-machine :func:`ward_geo.analysis.hotspots.find_hotspots`.
-For points already in memory as an array, :class:`ward_geo.analysis.dbscan_dask.DistributedDBSCAN`
+For points already in memory as an array, :class:`ward_geo.cluster.DistributedDBSCAN`
 is the lighter tool.
 
 The cluster is the ``client`` passed in, else the scheduler at ``settings.dask_scheduler``
@@ -65,6 +74,18 @@ import pandas as pd
 import shapely
 
 from ward_geo.categories import CATEGORY_CODES
+from ward_geo.cluster import (
+    TileLayout,
+    check_eps,
+    check_min_samples,
+    cluster_tiles,
+    label_tiles,
+    merge_tiles,
+    open_client,
+    plan_tiles,
+    tile_copies,
+    tile_counts,
+)
 from ward_geo.errors import InputError, ParameterError
 from ward_geo.schema import WGS84
 
@@ -80,8 +101,6 @@ __all__ = [
 #: Bits of the global id that hold the row inside its partition (``gid = part << 40 | row``).
 ROW_BITS = 40
 _ROW_MASK = (1 << ROW_BITS) - 1
-#: Bits of a node id that hold the local component inside its tile.
-_NODE_BITS = 32
 #: Rows per partition when a table in memory is split for the workers.
 DEFAULT_PARTITION_ROWS = 500_000
 #: Target rows (own + halo) per tile group (one Dask task each).
@@ -122,7 +141,7 @@ def dask_client(
     A new client connects to ``scheduler``, else to ``settings.dask_scheduler``
     (``WARD_GEO_DASK_SCHEDULER``), else starts a :class:`distributed.LocalCluster` of
     ``n_workers`` single-threaded workers with ``memory_limit`` each (see
-    :func:`ward_geo.analysis.dbscan_dask.open_client`).
+    :func:`ward_geo.cluster.open_client`).
 
     Raises
     ------
@@ -132,9 +151,15 @@ def dask_client(
     if client is not None:
         yield client
         return
-    from ward_geo.analysis.dbscan_dask import open_client
+    from ward_geo.errors import ConfigurationError
+    from ward_geo.settings import get_settings
 
-    opened = open_client(scheduler, n_workers=n_workers, memory_limit=memory_limit, processes=processes)
+    address = scheduler or get_settings().dask_scheduler
+    try:
+        opened = open_client(address, n_workers=n_workers, memory_limit=memory_limit, processes=processes)
+    except ConfigurationError as exc:
+        hint = "" if scheduler else " (WARD_GEO_DASK_SCHEDULER)"
+        raise ConfigurationError(f"{exc.message}{hint}") from None
     try:
         yield opened
     finally:
@@ -294,19 +319,21 @@ def _problems(sel: gpd.GeoDataFrame, index: int) -> tuple[list[tuple[int, int, s
     return problems, total
 
 
-def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters,
+          order_by: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read one partition once: its selected rows as plain columns, and a summary.
 
     The frame holds ``gid``, the source-CRS coordinates ``sx``/``sy``, ``score``
     (category weight x severity), ``ward`` (categorical ward id), ``cat`` (index into
-    ``CATEGORY_CODES``, -1 other) and ``t`` (UTC); the summary the row count, the lon/lat
-    extent, the ward ids and every problem.
+    ``CATEGORY_CODES``, -1 other), ``t`` (UTC) and, with ``order_by``, ``key`` (that
+    column as strings: the order key of the clustering); the summary the row count, the
+    lon/lat extent, the ward ids and every problem.
     """
     from ward_geo.analysis.hotspots.request import incident_weights as _weights
 
     summary: dict[str, Any] = {"index": index, "n": 0, "bounds": None, "crs": None, "problems": [],
                                "n_problems": 0, "wards": []}
-    missing = [c for c in ("category", "occurred_at") if c not in part.columns]
+    missing = [c for c in ("category", "occurred_at", *([order_by] if order_by else [])) if c not in part.columns]
     if missing:
         why = f"has no column(s) {', '.join(missing)} (expected a canonical incident table)"
         summary.update(problems=[(index, -1, "columns", why)], n_problems=1)
@@ -331,6 +358,8 @@ def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters) -> tuple[pd.Dat
         "t": t.dt.tz_localize(None).astype("datetime64[ns]").to_numpy(),
     })
     frame["ward"] = frame["ward"].astype("category")
+    if order_by:
+        frame["key"] = sel[order_by].astype(str).to_numpy(dtype=object)
     if n:
         lonlat = xy if sel.crs.equals(WGS84) else shapely.get_coordinates(sel.geometry.to_crs(WGS84).values)
         summary["bounds"] = (float(lonlat[:, 0].min()), float(lonlat[:, 1].min()),
@@ -357,6 +386,8 @@ def _project(frame: pd.DataFrame, src_wkt: str | None, metric_wkt: str, weighted
            "score": frame["score"].to_numpy(dtype=np.float64) if n else np.empty(0)}
     if weighted:
         out["w"] = out["score"]
+    if "key" in frame.columns:
+        out["key"] = frame["key"].to_numpy(dtype=object)
     if n:
         cats = frame["ward"].cat.categories
         table = np.array([ward_codes.get(str(c), -1) for c in cats] + [-1], dtype=np.int32)
@@ -376,266 +407,97 @@ def _extent(frame: pd.DataFrame) -> tuple[float, float, float, float, int]:
             float(frame["y"].max()), int(len(frame)))
 
 
-@dataclass(frozen=True)
-class TileLayout:
-    """Square tiles over the metric extent, and the group (Dask partition) of each tile.
-
-    Attributes
-    ----------
-    xmin, ymin : float
-        Origin of the tile grid (the data's lower-left corner, metres).
-    side : float
-        Tile side in metres.
-    nx, ny : int
-        Tiles along x and y; tile ``ix * ny + iy``.
-    halo : float
-        Halo width (``2 * eps`` plus a micrometre and a relative margin).
-    group_of_tile : ndarray of int64
-        Group of every tile (``-1`` for tiles without points).
-    n_groups : int
-        Number of groups.
-    """
-
-    xmin: float
-    ymin: float
-    side: float
-    nx: int
-    ny: int
-    halo: float
-    group_of_tile: np.ndarray = field(repr=False)
-    n_groups: int = 1
-
-    def home(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tile column and row owning each point."""
-        ix = np.floor((x - self.xmin) / self.side).astype(np.int64)
-        iy = np.floor((y - self.ymin) / self.side).astype(np.int64)
-        return np.clip(ix, 0, self.nx - 1), np.clip(iy, 0, self.ny - 1)
-
-    def reach(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-        """First and last tile column and row whose tile + halo holds each point.
-
-        Every operation is monotone under IEEE rounding, so a point ``p`` within ``2 * eps``
-        of ``q`` has ``q``'s range covering ``p``'s home tile: the halo exceeds ``2 * eps``
-        by far more than the rounding of ``x - xmin``.
-        """
-        u = x - self.xmin
-        v = y - self.ymin
-        x0 = np.floor((u - self.halo) / self.side).astype(np.int64)
-        x1 = np.floor((u + self.halo) / self.side).astype(np.int64)
-        y0 = np.floor((v - self.halo) / self.side).astype(np.int64)
-        y1 = np.floor((v + self.halo) / self.side).astype(np.int64)
-        return (np.clip(x0, 0, self.nx - 1), np.clip(x1, 0, self.nx - 1),
-                np.clip(y0, 0, self.ny - 1), np.clip(y1, 0, self.ny - 1))
-
-
 def _tile_counts(frame: pd.DataFrame, layout: TileLayout) -> np.ndarray:
     """Rows (own + halo) each tile receives from this partition."""
-    size = layout.nx * layout.ny
-    counts = np.zeros(size, dtype=np.int64)
     if len(frame) == 0:
-        return counts
-    x0, x1, y0, y1 = layout.reach(frame["x"].to_numpy(), frame["y"].to_numpy())
-    for ox in range(int((x1 - x0).max()) + 1):
-        for oy in range(int((y1 - y0).max()) + 1):
-            m = (x0 + ox <= x1) & (y0 + oy <= y1)
-            counts += np.bincount((x0[m] + ox) * layout.ny + (y0[m] + oy), minlength=size)
-    return counts
+        return np.zeros(layout.nx * layout.ny, dtype=np.int64)
+    return tile_counts(frame["x"].to_numpy(), frame["y"].to_numpy(), layout)
 
 
 def _expand(frame: pd.DataFrame, layout: TileLayout) -> pd.DataFrame:
     """One row per (point, tile whose tile + halo holds it), with its group."""
-    x = frame["x"].to_numpy()
-    y = frame["y"].to_numpy()
-    hx, hy = layout.home(x, y)
-    home = hx * layout.ny + hy
-    x0, x1, y0, y1 = layout.reach(x, y)
-    shared = (x0 != x1) | (y0 != y1)
-    pieces = []
-    span_x = int((x1 - x0).max()) + 1 if len(frame) else 1
-    span_y = int((y1 - y0).max()) + 1 if len(frame) else 1
-    for ox in range(span_x):
-        for oy in range(span_y):
-            m = (x0 + ox <= x1) & (y0 + oy <= y1)
-            idx = np.flatnonzero(m)
-            if idx.size == 0 and pieces:
-                continue
-            tile = (x0[idx] + ox) * layout.ny + (y0[idx] + oy)
-            piece = frame.iloc[idx].reset_index(drop=True)
-            piece.insert(0, "tile", tile)
-            piece.insert(0, "group", layout.group_of_tile[tile])
-            piece["own"] = tile == home[idx]
-            piece["shared"] = shared[idx]
-            pieces.append(piece)
-    return pd.concat(pieces, ignore_index=True)
-
-
-@contextlib.contextmanager
-def _numba_threads(n: int) -> Iterator[None]:
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _tile_slices(tiles: np.ndarray) -> list[tuple[int, int, int]]:
-    """(tile, start, stop) of the runs of a sorted tile column."""
-    if tiles.size == 0:
-        return []
-    cuts = np.flatnonzero(np.diff(tiles)) + 1
-    starts = np.concatenate([[0], cuts])
-    stops = np.concatenate([cuts, [tiles.size]])
-    return [(int(tiles[s]), int(s), int(e)) for s, e in zip(starts, stops, strict=True)]
+    rows, tile, own, shared = tile_copies(frame["x"].to_numpy(), frame["y"].to_numpy(), layout)
+    out = frame.iloc[rows].reset_index(drop=True)
+    out.insert(0, "tile", tile)
+    out.insert(0, "group", layout.group_of_tile[tile])
+    out["own"] = own
+    out["shared"] = shared
+    return out
 
 
 def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads: int):
     """Core flags and local components of every tile of one group.
 
-    Returns the group's rows (sorted by tile, with ``core`` and ``node``), the links
-    (``gid``, ``node``) of core points that appear in more than one tile, and every
-    node with the smallest ``gid`` of its own core points.
+    Returns the group's rows (with ``core`` and ``node``), the links (``gid``, ``node``)
+    of core points that appear in more than one tile, and every node with the order key
+    (``key`` column, else ``gid``) of its first owned core point.
     """
-    from ward_geo.cluster._grid import cell_boxes, build_grid
-    from ward_geo.cluster._dbscan_inner import connect_cores, core_boxes, core_flags, core_tables
-
     frame = frame.reset_index(drop=True)
-    order = np.argsort(frame["tile"].to_numpy(), kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
-    n = len(frame)
-    core = np.zeros(n, dtype=bool)
-    node = np.full(n, -1, dtype=np.int64)
-    xs_all = frame["x"].to_numpy()
-    ys_all = frame["y"].to_numpy()
-    ws_all = frame["w"].to_numpy() if "w" in frame.columns else None
-    own_all = frame["own"].to_numpy()
-    gid_all = frame["gid"].to_numpy()
-    eps2 = eps * eps
-    node_ids: list[np.ndarray] = []
-    node_min: list[np.ndarray] = []
-    with _numba_threads(threads):
-        for tile, s, e in _tile_slices(frame["tile"].to_numpy()):
-            x = np.ascontiguousarray(xs_all[s:e])
-            y = np.ascontiguousarray(ys_all[s:e])
-            w = np.ascontiguousarray(ws_all[s:e]) if ws_all is not None else np.ones(e - s)
-            grid = build_grid(x, y, eps)
-            wsorted = w[grid.order]
-            bx0, bx1, by0, by1, cw, full = cell_boxes(grid.xs, grid.ys, wsorted, grid.start, eps2)
-            flags = core_flags(grid.xs, grid.ys, wsorted, grid.start, grid.nbr_ptr, grid.nbr,
-                                bx0, bx1, by0, by1, cw, full, eps2, float(min_samples))
-            cptr, cpos = core_tables(flags, grid.start)
-            if cpos.size == 0:
-                continue
-            cx = grid.xs[cpos]
-            cy = grid.ys[cpos]
-            kx0, kx1, ky0, ky1 = core_boxes(cx, cy, cptr)
-            root = connect_cores(cx, cy, cptr, full, grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
-            local = grid.order[cpos]  # tile-local row of each core point
-            rows = s + local
-            core[rows] = True
-            ids = (np.int64(tile) << _NODE_BITS) | root.astype(np.int64)
-            node[rows] = ids
-            uniq, inv = np.unique(root, return_inverse=True)
-            mins = np.full(uniq.size, np.iinfo(np.int64).max, dtype=np.int64)
-            owned = own_all[rows]
-            np.minimum.at(mins, inv[owned], gid_all[rows][owned])
-            node_ids.append((np.int64(tile) << _NODE_BITS) | uniq.astype(np.int64))
-            node_min.append(mins)
-    frame["core"] = core
-    frame["node"] = node
-    linked = core & (~own_all | frame["shared"].to_numpy())
-    links = pd.DataFrame({"gid": gid_all[linked], "node": node[linked]})
-    nodes = pd.DataFrame({
-        "node": np.concatenate(node_ids) if node_ids else np.empty(0, np.int64),
-        "min_gid": np.concatenate(node_min) if node_min else np.empty(0, np.int64),
-    })
+    gid = frame["gid"].to_numpy()
+    key = frame["key"].to_numpy(dtype=object) if "key" in frame.columns else gid
+    res = cluster_tiles(
+        frame["x"].to_numpy(), frame["y"].to_numpy(),
+        frame["w"].to_numpy() if "w" in frame.columns else None,
+        frame["tile"].to_numpy(), frame["own"].to_numpy(), frame["shared"].to_numpy(),
+        key, eps, min_samples, threads=threads,
+    )
+    frame["core"] = res.core
+    frame["node"] = res.node
+    links = pd.DataFrame({"gid": gid[res.linked], "node": res.node[res.linked]})
+    has = res.node_first >= 0
+    first_key = key[np.maximum(res.node_first, 0)] if res.node_first.size else key[:0]
+    nodes = pd.DataFrame({"node": res.node_ids, "owned": has,
+                          "key": pd.Series(first_key, dtype=object).where(has, None)})
     return frame, links, nodes
 
 
 def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.ndarray, eps: float,
                  threads: int) -> pd.DataFrame:
     """Labels of the own points of every tile of one group (given each node's cluster)."""
-    from ward_geo.cluster._grid import cell_boxes, build_grid
-    from ward_geo.cluster._dbscan_inner import core_boxes, core_tables, label_points, scatter_to
-
-    n = len(frame)
-    labels = np.full(n, -1, dtype=np.int64)
-    core_all = frame["core"].to_numpy()
-    node_all = frame["node"].to_numpy()
-    xs_all = frame["x"].to_numpy()
-    ys_all = frame["y"].to_numpy()
-    eps2 = eps * eps
-    with _numba_threads(threads):
-        for _tile, s, e in _tile_slices(frame["tile"].to_numpy()):
-            core = core_all[s:e]
-            if not core.any():
-                continue
-            x = np.ascontiguousarray(xs_all[s:e])
-            y = np.ascontiguousarray(ys_all[s:e])
-            clabel = np.full(e - s, -1, dtype=np.int64)
-            clabel[core] = node_labels[np.searchsorted(node_keys, node_all[s:e][core])]
-            grid = build_grid(x, y, eps)
-            *_, full = cell_boxes(grid.xs, grid.ys, np.ones(e - s), grid.start, eps2)
-            core_sorted = core[grid.order]
-            cptr, cpos = core_tables(core_sorted, grid.start)
-            cx = grid.xs[cpos]
-            cy = grid.ys[cpos]
-            kx0, kx1, ky0, ky1 = core_boxes(cx, cy, cptr)
-            clab = clabel[grid.order[cpos]]
-            lab_sorted = label_points(grid.xs, grid.ys, core_sorted, grid.start, cptr, cx, cy, clab, full,
-                                       grid.nbr_ptr, grid.nbr, kx0, kx1, ky0, ky1, eps2)
-            labels[s:e] = scatter_to(lab_sorted, grid.order)
+    core = frame["core"].to_numpy()
+    labels = label_tiles(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["tile"].to_numpy(), core,
+                         frame["node"].to_numpy(), node_keys, node_labels, eps, threads=threads)
     own = frame["own"].to_numpy()
     keep = [c for c in ("gid", "x", "y", "score", "ward", "cat", "t") if c in frame.columns]
     out = frame.loc[own, keep].reset_index(drop=True)
     out["label"] = labels[own]
-    out["core"] = core_all[own]
+    out["core"] = core[own]
     return out
 
 
+def _latest_time(part: gpd.GeoDataFrame, filters: _Filters) -> pd.Timestamp | None:
+    """Latest ``occurred_at`` among the selected rows of one partition."""
+    sel = _select(part, filters)
+    if len(sel) == 0:
+        return None
+    t = pd.to_datetime(sel["occurred_at"], utc=True).max()
+    return None if pd.isna(t) else t
+
+
 def _label_partition(part: gpd.GeoDataFrame, index: int, filters: _Filters, labels: np.ndarray) -> gpd.GeoDataFrame:
-    """The selected rows of one partition that belong to a cluster, with their label."""
+    """The selected rows of one partition with their label: members whole, the others reduced
+    to what the forecast counts (id, time, position), so hotspots' forecasts see every incident."""
     sel = _select(part, filters)
     keep = np.flatnonzero(labels >= 0)
     out = sel.iloc[keep].reset_index(drop=True)
     out["_label"] = labels[keep]
-    return out
+    rest_cols = [c for c in ("incident_id", "category", "occurred_at", "time_precision", "geometry") if c in sel.columns]
+    rest = sel.iloc[np.flatnonzero(labels < 0)][rest_cols].reset_index(drop=True)
+    rest["_label"] = -1
+    return pd.concat([out, rest], ignore_index=True) if len(rest) else out
 
 
 # ------------------------------------------------------------------ driver
 
 
 def _merge(links: list[pd.DataFrame], nodes: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Cluster label of every node: components over shared core points, numbered by min gid."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    node_tab = pd.concat(nodes, ignore_index=True) if nodes else pd.DataFrame({"node": [], "min_gid": []})
-    keys = node_tab["node"].to_numpy(dtype=np.int64)
-    order = np.argsort(keys)
-    keys = keys[order]
-    min_gid = node_tab["min_gid"].to_numpy(dtype=np.int64)[order]
-    m = keys.size
-    if m == 0:
-        return keys, np.empty(0, dtype=np.int64), 0
+    """Cluster label of every node: components over shared core points, numbered by min key."""
+    node_tab = pd.concat(nodes, ignore_index=True) if nodes else pd.DataFrame({"node": [], "owned": [], "key": []})
     link_tab = pd.concat(links, ignore_index=True) if links else pd.DataFrame({"gid": [], "node": []})
-    g = link_tab["gid"].to_numpy(dtype=np.int64)
-    nd = np.searchsorted(keys, link_tab["node"].to_numpy(dtype=np.int64))
-    srt = np.lexsort((nd, g))
-    g, nd = g[srt], nd[srt]
-    same = g[1:] == g[:-1]
-    rows, cols = nd[1:][same], nd[:-1][same]
-    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(m, m))
-    k, comp = connected_components(graph, directed=False)
-    comp_min = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(comp_min, comp, min_gid)
-    if (comp_min == np.iinfo(np.int64).max).any():  # pragma: no cover - a broken invariant
-        raise RuntimeError("a cluster without an owned core point: the tile halos are too narrow")
-    rank = np.empty(k, dtype=np.int64)
-    rank[np.argsort(comp_min, kind="stable")] = np.arange(k)
-    return keys, rank[comp], k
+    owned = node_tab["owned"].to_numpy(dtype=bool)
+    key = node_tab["key"].to_numpy(dtype=object)
+    return merge_tiles(link_tab["gid"].to_numpy(dtype=np.int64), link_tab["node"].to_numpy(dtype=np.int64),
+                       node_tab["node"].to_numpy(dtype=np.int64), key, owned)
 
 
 @dataclass
@@ -794,8 +656,6 @@ class DaskDBSCANResult:
 
 def _check_dbscan_args(eps: Any, min_samples: Any, max_eps: float | None, n_groups: Any,
                        tile_side: Any) -> tuple[float, int]:
-    from ward_geo.cluster._validation import check_eps, check_min_samples
-
     problems: list[str] = []
     e = k = None
     try:
@@ -834,19 +694,6 @@ def _raise_problems(scans: list[dict[str, Any]]) -> None:
     )
 
 
-def _pack_groups(counts: np.ndarray, n_groups: int) -> np.ndarray:
-    """Assign occupied tiles to groups, largest first to the lightest group."""
-    group = np.full(counts.size, -1, dtype=np.int64)
-    load = np.zeros(n_groups, dtype=np.int64)
-    for t in np.argsort(-counts, kind="stable"):
-        if counts[t] == 0:
-            break
-        g = int(np.argmin(load))
-        group[t] = g
-        load[g] += counts[t]
-    return group
-
-
 def dask_dbscan(
     incidents: Any,
     eps: float,
@@ -864,6 +711,7 @@ def dask_dbscan(
     n_groups: int | None = None,
     tile_side: float | None = None,
     max_eps: float | None = 5000.0,
+    order_by: str | None = None,
 ) -> DaskDBSCANResult:
     """Exact DBSCAN of partitioned incidents on a Dask cluster.
 
@@ -900,6 +748,12 @@ def dask_dbscan(
         Tile side in metres (at least ``8 * eps``); default from ``n_groups``.
     max_eps : float or None
         As :class:`~ward_geo.cluster.DBSCAN`.
+    order_by : str, optional
+        Column whose values (as strings, by code point; unique) order the clustering:
+        clusters are numbered by their first core point in that order and a border point
+        within ``eps`` of several clusters joins the first. Default the union's row
+        order, so the labels equal ``DBSCAN`` on the union's rows; ``"incident_id"``
+        gives those of ``DBSCAN`` on the rows sorted by id (what ``find_hotspots`` does).
 
     Returns
     -------
@@ -926,9 +780,11 @@ def dask_dbscan(
         boundaries=boundaries,
     )
     if client is not None:
-        return _dask_dbscan_on(client, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side)
+        return _dask_dbscan_on(client, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
+                               order_by)
     with dask_client() as cl:
-        result = _dask_dbscan_on(cl, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side)
+        result = _dask_dbscan_on(cl, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
+                                 order_by)
         # the cluster closes here: keep the labelled rows in the driver's memory
         labelled = result.labelled.compute()
         result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)
@@ -943,7 +799,7 @@ def _gather(cl: Any, tasks: list[Any]) -> list[Any]:
 
 def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int, weighted: bool,
                     boundaries: gpd.GeoDataFrame | None, crs: Any, n_groups: int | None,
-                    tile_side: float | None) -> DaskDBSCANResult:
+                    tile_side: float | None, order_by: str | None = None) -> DaskDBSCANResult:
     import dask
     import dask.dataframe as dd
     from pyproj import CRS
@@ -956,10 +812,13 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     if missing:
         raise InputError(f"the incidents have no column(s) {', '.join(missing)}; expected a canonical incident "
                          "table (see ward_geo.schema.INCIDENT_COLUMNS)")
+    if order_by is not None and order_by not in ddf.columns:
+        raise InputError(f"the incidents have no column {order_by!r} to order the clustering by")
     geometry = ddf.geometry.name
-    ddf = ddf[[c for c in ("category", "occurred_at", "severity", "ward_id", geometry) if c in ddf.columns]]
+    wanted = ("category", "occurred_at", "severity", "ward_id", *([order_by] if order_by else []), geometry)
+    ddf = ddf[list(dict.fromkeys(c for c in wanted if c in ddf.columns))]
     parts = ddf.to_delayed()
-    loaded = cl.compute([dask.delayed(_load)(p, i, filters) for i, p in enumerate(parts)])
+    loaded = cl.compute([dask.delayed(_load)(p, i, filters, order_by) for i, p in enumerate(parts)])
     scans = cl.gather([cl.submit(_item, f, 1) for f in loaded])
     _raise_problems(scans)
     sizes = np.array([s["n"] for s in scans], dtype=np.int64)
@@ -998,21 +857,14 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     xmin, ymin = extents[:, 0].min(), extents[:, 1].min()
     xmax, ymax = extents[:, 2].max(), extents[:, 3].max()
     groups = n_groups or max(2 * n_workers, math.ceil(n / DEFAULT_GROUP_ROWS))
-    span = max(xmax - xmin, ymax - ymin, eps_f)
-    area = max((xmax - xmin) * (ymax - ymin), eps_f * eps_f)
-    side = float(tile_side) if tile_side is not None else math.sqrt(area / (4 * groups))
-    side = max(side, 8.0 * eps_f)
-    nx = int(math.floor((xmax - xmin) / side)) + 1
-    ny = int(math.floor((ymax - ymin) / side)) + 1
-    halo = 2.0 * eps_f * (1.0 + 1e-9) + 1e-6 + 1e-12 * span
-    layout = TileLayout(xmin, ymin, side, nx, ny, halo, np.zeros(nx * ny, dtype=np.int64), groups)
+    layout = plan_tiles((xmin, ymin, xmax, ymax), eps_f, groups, tile_side)
     counts = np.sum(cl.gather(cl.map(_tile_counts, prep, layout=layout)), axis=0)
     occupied = int((counts > 0).sum())
-    groups = max(1, min(groups, occupied))
-    layout = TileLayout(xmin, ymin, side, nx, ny, halo, _pack_groups(counts, groups), groups)
+    layout = layout.with_groups(counts, groups)
+    groups, side = layout.n_groups, layout.side
     halo_fraction = float(counts.sum() - n) / n
     expanded = [dask.delayed(_expand)(f, layout) for f in prep]
-    frame = dd.from_delayed(expanded, meta=_expanded_meta(weighted), verify_meta=False)
+    frame = dd.from_delayed(expanded, meta=_expanded_meta(weighted, order_by is not None), verify_meta=False)
     frame = frame.set_index("group", divisions=list(range(groups)) + [groups], sorted=False)
     frame = cl.persist(frame)
     _wait(frame)
@@ -1087,9 +939,11 @@ def _base_columns(weighted: bool) -> dict[str, Any]:
     return cols
 
 
-def _expanded_meta(weighted: bool) -> pd.DataFrame:
-    cols = {"group": np.empty(0, np.int64), "tile": np.empty(0, np.int64), **_base_columns(weighted),
-            "own": np.empty(0, bool), "shared": np.empty(0, bool)}
+def _expanded_meta(weighted: bool, ordered: bool = False) -> pd.DataFrame:
+    cols = {"group": np.empty(0, np.int64), "tile": np.empty(0, np.int64), **_base_columns(weighted)}
+    if ordered:
+        cols["key"] = np.empty(0, dtype=object)
+    cols.update({"own": np.empty(0, bool), "shared": np.empty(0, bool)})
     return pd.DataFrame(cols)
 
 
@@ -1152,11 +1006,13 @@ def find_hotspots_dask(
     from ward_geo.analysis.hotspots import delivered_hotspots, empty_table
     from ward_geo.analysis.hotspots.registry import Clustering, suggest_eps_min_samples
     from ward_geo.analysis.hotspots.request import (
+        canonical_order,
         default_window,
         filter_incidents,
         metric_xy,
         parse_request,
         select_incidents,
+        study_area,
         study_wards,
     )
 
@@ -1196,10 +1052,10 @@ def find_hotspots_dask(
         X, crs = metric_xy(gdf)
         boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
         study = study_wards(boundaries_m, X, wards)
-        area_m2 = (float(shapely.union_all(study.geometry.values).area) or None) if study is not None else None
+        area_m2 = float(study_area(study, X).area) or None  # the area the single-machine path uses
         e, k, reason = suggest_eps_min_samples(X, request.eps, request.min_samples, area_m2)
         result = dask_dbscan(gdf, e, k, client=client, weighted=weighted, crs=crs, npartitions=npartitions,
-                             n_groups=n_groups)
+                             n_groups=n_groups, order_by="incident_id")
         labels = result.labels()
         frame = gdf
     else:
@@ -1208,10 +1064,19 @@ def find_hotspots_dask(
         since_ts, until_ts = request.since, request.until
         e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"  # type: ignore[arg-type]
         ddf = read_incident_partitions(incidents, npartitions=npartitions)
+        window_rule = "given"
         with dask_client(client) as cl:
+            if since_ts is None and until_ts is None and request.window is not None:
+                # the default window, as the single-machine path applies it: one pass for the latest time
+                in_b0 = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
+                f0 = _Filters(cats and tuple(cats), None, None, wards and tuple(wards), in_b0)
+                latest = [t for t in dask.compute(*[dask.delayed(_latest_time)(p, f0) for p in ddf.to_delayed()])
+                          if t is not None]
+                if latest:
+                    since_ts, until_ts, window_rule = default_window(pd.Series([max(latest)]), request)
             result = dask_dbscan(ddf, e, k, client=cl, weighted=weighted, boundaries=boundaries,
                                  categories=cats, since=since_ts, until=until_ts, ward_ids=wards,
-                                 n_groups=n_groups)
+                                 n_groups=n_groups, order_by="incident_id")
             all_labels = result.labels()
             bounds = np.concatenate([[0], np.cumsum(result.partition_sizes)])
             in_b = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
@@ -1221,15 +1086,14 @@ def find_hotspots_dask(
                 for i, p in enumerate(ddf.to_delayed())
             ])
         sub = pd.concat(pieces, ignore_index=True) if pieces else gpd.GeoDataFrame()
-        record = {"n_input": int(result.n), "n_selected": int(result.n), "window_rule": "given",
-                  "note_members": "partitioned input: only clustered incidents are gathered, so forecasts "
-                                  "count the members of each hotspot"}
+        record = {"n_input": int(result.n), "n_selected": int(result.n), "window_rule": window_rule}
         if len(sub) == 0:
             out = empty_table("dbscan")
             out.attrs["params"] = {**record, "method": "dbscan", "engine": "dask", "n_hotspots": 0,
                                    "eps": e, "min_samples": k, "reason": reason}
             return out
-        frame = gpd.GeoDataFrame(sub, geometry="geometry", crs=ddf.crs)
+        # members in incident_id order, as the single-machine table has them
+        frame = canonical_order(gpd.GeoDataFrame(sub, geometry="geometry", crs=ddf.crs)).reset_index(drop=True)
         labels = frame["_label"].to_numpy(dtype=np.int64)
         frame = frame.drop(columns="_label")
     clustering = Clustering(np.asarray(labels, dtype=np.int64),

@@ -20,6 +20,10 @@ Algorithm
 4. Clusters are numbered by their smallest core-point index, and a border point takes
    the smallest label among the clusters of its core neighbours. This is exactly what
    scikit-learn's expansion order produces, so ``labels_`` match it label for label.
+   The rule depends on the row order (a border point within ``eps`` of several clusters
+   joins the one whose first core point comes first); the Dask engine
+   (:class:`~ward_geo.cluster.DistributedDBSCAN`, ``find_hotspots(engine="dask")``)
+   applies the same rule under an order key, so it reproduces these labels exactly.
 
 Pair tests compute ``dx * dx + dy * dy <= eps * eps`` as scikit-learn's KD and ball
 trees do for single points, so points exactly ``eps`` apart are neighbours in both. One
