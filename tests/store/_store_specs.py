@@ -50,13 +50,19 @@ class StoreSpec:
         )
 
     def raw(self, query: str) -> list[tuple]:
-        """Run ``query`` directly on the database (``{t}`` = the incidents table)."""
+        """Run ``query`` directly on the database.
+
+        ``{t}`` is the incidents table, ``{s}`` the prefix of the store's tables (empty for
+        SQLite, ``"schema".`` for PostGIS), as in ``SELECT count(*) FROM {s}hotspot_sets``.
+        """
         if self.backend == "sqlite":
             import sqlite3
 
             with sqlite3.connect(self.target) as conn:
-                return conn.execute(query.format(t="incidents")).fetchall()
+                return conn.execute(query.format(t="incidents", s="")).fetchall()
         import psycopg
 
+        prefix = f'"{self.schema}".'
         with psycopg.connect(self.target, autocommit=True) as conn:
-            return conn.execute(query.format(t=f'"{self.schema}".incidents')).fetchall()
+            cur = conn.execute(query.format(t=f"{prefix}incidents", s=prefix))
+            return cur.fetchall() if cur.description else []

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ward_geo.errors import ConfigurationError
-from ward_geo.store.base import IncidentStore, IngestResult
+from ward_geo.store.base import HotspotSetRecord, IncidentStore, IngestResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from ward_geo.settings import Settings
 
-__all__ = ["IncidentStore", "IngestResult", "open_store"]
+__all__ = ["HotspotSetRecord", "IncidentStore", "IngestResult", "open_store"]
 
 
 def open_store(settings: Settings | None = None) -> IncidentStore:

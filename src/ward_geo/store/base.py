@@ -22,16 +22,31 @@ guarantees, checked by one shared test suite (``tests/store/``):
 Times are stored to the microsecond in UTC (finer digits are floored). Text is stored
 verbatim (no normalisation), so Vietnamese text and HTML round-trip byte for byte; text may
 not contain NUL characters or unpaired surrogates, which no database stores faithfully.
+
+Hotspot sets
+------------
+A store also keeps computed hotspot tables (:class:`HotspotSetRecord`) so that a result can
+be served again without recomputing it: :meth:`IncidentStore.put_hotspot_set` writes one set
+(its definition, the data version it was computed on and its features) in one transaction,
+keeps the newest ``keep`` sets per definition ``key`` and never touches the incidents or the
+data version. :meth:`IncidentStore.scope_version` tells whether the incidents and wards a
+set was computed from have changed since. The features are serialised here, once, for every
+backend (:func:`encode_hotspot_features` / :func:`decode_hotspot_features`): each row's
+properties as one JSON object, the geometry as WKB, and a column map (name and dtype of
+every column) saved with the set so that decoding restores the dtypes.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import math
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -40,7 +55,7 @@ import pandas as pd
 import shapely
 
 from ward_geo.categories import CATEGORY_CODES
-from ward_geo.errors import InputError, ParameterError
+from ward_geo.errors import InputError, ParameterError, StoreError
 from ward_geo.schema import BOUNDARY_COLUMNS, INCIDENT_COLUMNS, TIME_PRECISIONS, WGS84, conform_incidents
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +70,13 @@ __all__ = [
     "ORDERS",
     "WARD_COUNT_COLUMNS",
     "BATCH_COLUMNS",
+    "HotspotSetRecord",
+    "PreparedHotspotSet",
+    "HOTSPOT_SET_COLUMNS",
+    "HOTSPOT_SETS_KEPT",
+    "encode_hotspot_features",
+    "decode_hotspot_features",
+    "json_safe",
 ]
 
 #: Accepted values of the ``order`` argument of :meth:`IncidentStore.query`.
@@ -63,6 +85,10 @@ ORDERS: tuple[str | None, ...] = ("occurred_at", "-occurred_at", "incident_id", 
 WARD_COUNT_COLUMNS: tuple[str, ...] = ("ward_id", "name", "area_km2", "population", "n_incidents")
 #: Columns of :meth:`IncidentStore.batches`.
 BATCH_COLUMNS: tuple[str, ...] = ("batch_id", "source", "added", "duplicates", "at")
+#: Columns of :meth:`IncidentStore.hotspot_sets`.
+HOTSPOT_SET_COLUMNS: tuple[str, ...] = ("set_id", "key", "data_version", "created_at", "ward_ids", "n_hotspots")
+#: Default number of hotspot sets :meth:`IncidentStore.put_hotspot_set` keeps per key.
+HOTSPOT_SETS_KEPT = 5
 
 # Column order of a stored incident row, as the stores exchange it with the database.
 ROW_FIELDS: tuple[str, ...] = (
@@ -167,6 +193,126 @@ class PreparedBoundaries:
     """Validated ward rows: ``(ward_id, name, name_en, population, area_km2, wkb)`` tuples."""
 
     rows: list[tuple[Any, ...]]
+
+
+# Column order of a stored hotspot set row, as the stores exchange it with the database.
+HOTSPOT_SET_FIELDS: tuple[str, ...] = (
+    "set_id",
+    "key",
+    "data_version",
+    "created_us",
+    "ward_ids",
+    "definition",
+    "attrs",
+    "columns",
+    "n_hotspots",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class HotspotSetRecord:
+    """One stored hotspot table and the definition it was computed from.
+
+    Attributes
+    ----------
+    set_id : str
+        Identifier of the set (primary key in the store).
+    key : str
+        Hash of the definition without the data version (ward, window rule, method,
+        parameters...): sets with one key are versions of the same result.
+    data_version : str
+        Version of the data the set was computed on (for example
+        :meth:`IncidentStore.scope_version` or :meth:`IncidentStore.data_version`).
+    definition : dict
+        The definition itself (JSON-safe values; see :func:`json_safe`).
+    created_at : Timestamp
+        When the set was computed; must be time-zone aware, kept in UTC to the microsecond
+        (finer digits are floored).
+    ward_ids : tuple of str
+        Wards the set covers (a list is turned into a tuple, repeats dropped).
+    hotspots : GeoDataFrame
+        The hotspot features (see :func:`encode_hotspot_features` for what can be stored).
+    attrs : dict, default {}
+        The table's ``attrs`` (params, evidence...), JSON-safe. A set read back from a store
+        has a copy of them in ``hotspots.attrs`` too.
+
+    Raises
+    ------
+    ParameterError
+        A field has the wrong type (every problem listed in ``details["problems"]``).
+
+    Notes
+    -----
+    Records compare by identity (``eq=False``): a GeoDataFrame has no single truth value.
+    """
+
+    set_id: str
+    key: str
+    data_version: str
+    definition: dict[str, Any]
+    created_at: pd.Timestamp
+    ward_ids: tuple[str, ...]
+    hotspots: gpd.GeoDataFrame
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name in ("set_id", "key", "data_version"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"{name} must be a non-empty string, got {value!r}")
+        for name in ("definition", "attrs"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                problems.append(f"{name} must be a dict, got {type(value).__name__}")
+        created = _utc_timestamp("created_at", self.created_at, problems)
+        wards: tuple[str, ...] | None = None
+        if self.ward_ids is None:
+            problems.append("ward_ids must be a ward id or a sequence of ward ids, got None")
+        else:
+            try:
+                wards = _string_tuple("ward_ids", self.ward_ids, problems)
+            except TypeError:
+                problems.append(f"ward_ids must be a ward id or a sequence of ward ids, got {self.ward_ids!r}")
+        if not isinstance(self.hotspots, gpd.GeoDataFrame):
+            problems.append(f"hotspots must be a GeoDataFrame, got {type(self.hotspots).__name__}")
+        if problems:
+            raise ParameterError("invalid hotspot set record: " + "; ".join(problems), details={"problems": problems})
+        object.__setattr__(self, "created_at", created)
+        object.__setattr__(self, "ward_ids", wards)
+        object.__setattr__(self, "definition", dict(self.definition))
+        object.__setattr__(self, "attrs", dict(self.attrs))
+
+    @property
+    def n_hotspots(self) -> int:
+        """Number of hotspot features in the set."""
+        return len(self.hotspots)
+
+
+@dataclass
+class PreparedHotspotSet:
+    """A hotspot set encoded for storage (see :meth:`IncidentStore.prepare_hotspot_set`).
+
+    ``created_us`` is microseconds since 1970-01-01 UTC; ``ward_ids``, ``definition``,
+    ``attrs`` and ``columns`` are JSON text; ``features`` holds one
+    ``(position, properties JSON, WKB or None)`` tuple per hotspot, in table order.
+    """
+
+    set_id: str
+    key: str
+    data_version: str
+    created_us: int
+    ward_ids: str
+    definition: str
+    attrs: str
+    columns: str
+    n_hotspots: int
+    features: list[tuple[int, str, bytes | None]]
+    keep: int = HOTSPOT_SETS_KEPT
+
+    def set_row(self) -> tuple[Any, ...]:
+        """The ``hotspot_sets`` row in :data:`HOTSPOT_SET_FIELDS` order."""
+        return tuple(getattr(self, name) for name in HOTSPOT_SET_FIELDS)
 
 
 class IncidentStore(ABC):
@@ -297,6 +443,87 @@ class IncidentStore(ABC):
     @abstractmethod
     def data_version(self) -> str:
         """Opaque token that changes whenever incidents are added or boundaries change."""
+
+    # ------------------------------------------------------------------ hotspot sets
+    @abstractmethod
+    def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        """Store a hotspot set in one transaction, keeping the newest ``keep`` sets of its key.
+
+        Putting a ``set_id`` that is already stored changes nothing (the first stored content
+        is kept: a set id stands for one key and data version). After a new set is written,
+        the sets with the same ``key`` beyond the newest ``keep`` (by ``created_at``; ties:
+        the later put counts as newer) are deleted, in the same transaction. Incidents,
+        boundaries and :meth:`data_version` are never touched.
+
+        Parameters
+        ----------
+        record : HotspotSetRecord
+            The set to store.
+        keep : int, default 5
+            Sets kept per key (at least 1).
+
+        Raises
+        ------
+        ParameterError
+            ``record`` is not a HotspotSetRecord or ``keep`` is not a positive integer.
+        InputError
+            A value of the set cannot be stored (see :func:`encode_hotspot_features`), or
+            ``set_id`` is already stored for another key or data version. Nothing is written.
+        StoreError
+            The store is unreachable or the transaction failed. Nothing is written.
+        """
+
+    @abstractmethod
+    def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
+        """The stored set with this id, or None."""
+
+    @abstractmethod
+    def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
+        """The newest stored set with this key computed on this data version, or None."""
+
+    @abstractmethod
+    def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
+        """The newest stored set with this key (any data version), or None."""
+
+    @abstractmethod
+    def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        """List the stored hotspot sets, without their features.
+
+        Parameters
+        ----------
+        key : str, optional
+            Keep the sets with this key.
+        ward_id : str, optional
+            Keep the sets whose ``ward_ids`` include this ward.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``set_id, key, data_version, created_at`` (datetime64[ns, UTC]),
+            ``ward_ids`` (tuples) and ``n_hotspots`` (int64), newest first.
+        """
+
+    @abstractmethod
+    def scope_version(
+        self,
+        ward_ids: Iterable[str] | str | None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> str:
+        """Short hex token of the incidents and wards a computation reads.
+
+        The token changes when incidents matching the filters are added or when a stored
+        boundary of one of the wards is added or changed; it stays the same when an ingest
+        adds only incidents outside the filters (for example into other wards). Filters have
+        the meaning of :meth:`query` (``ward_ids=None``: every incident and every ward); the
+        token also depends on the filters themselves and on the store.
+
+        Returns
+        -------
+        str
+            16 hexadecimal digits.
+        """
 
     @abstractmethod
     def close(self) -> None:
@@ -667,6 +894,151 @@ class IncidentStore(ABC):
             details={"conflicting_ids": ids},
         )
 
+    @staticmethod
+    def prepare_hotspot_set(record: HotspotSetRecord, keep: int = HOTSPOT_SETS_KEPT) -> PreparedHotspotSet:
+        """Check and encode a hotspot set for storage (nothing is written).
+
+        Raises
+        ------
+        ParameterError
+            ``record`` is not a HotspotSetRecord or ``keep`` is not an integer >= 1.
+        InputError
+            A value cannot be stored (the message names the column and position, or the key
+            inside ``definition`` / ``attrs``).
+        """
+        if not isinstance(record, HotspotSetRecord):
+            raise ParameterError(f"record must be a HotspotSetRecord, got {type(record).__name__}")
+        if isinstance(keep, bool) or not isinstance(keep, (int, np.integer)) or keep < 1:
+            raise ParameterError(f"keep must be an integer >= 1 (sets kept per key), got {keep!r}")
+        columns, features = encode_hotspot_features(record.hotspots)
+        return PreparedHotspotSet(
+            set_id=record.set_id,
+            key=record.key,
+            data_version=record.data_version,
+            created_us=int(record.created_at.value) // 1000,
+            ward_ids=_dumps(list(record.ward_ids)),
+            definition=_dumps(json_safe(record.definition, "definition")),
+            attrs=_dumps(json_safe(record.attrs, "attrs")),
+            columns=columns,
+            n_hotspots=len(features),
+            features=features,
+            keep=int(keep),
+        )
+
+    @staticmethod
+    def hotspot_set_from_rows(
+        set_row: Sequence[Any], feature_rows: Sequence[Sequence[Any]]
+    ) -> HotspotSetRecord:
+        """Build a record from its stored row (:data:`HOTSPOT_SET_FIELDS` order) and features.
+
+        ``feature_rows`` holds ``(properties JSON, WKB or None)`` pairs ordered by position.
+
+        Raises
+        ------
+        StoreError
+            The stored set is incomplete (fewer or more features than recorded).
+        """
+        row = dict(zip(HOTSPOT_SET_FIELDS, set_row))
+        if len(feature_rows) != int(row["n_hotspots"]):
+            raise StoreError(
+                f"hotspot set {row['set_id']!r} is damaged: {len(feature_rows)} stored feature(s), "
+                f"{row['n_hotspots']} expected; put it again",
+                details={"set_id": row["set_id"]},
+            )
+        attrs = json.loads(row["attrs"])
+        hotspots = decode_hotspot_features(row["columns"], feature_rows)
+        hotspots.attrs = copy.deepcopy(attrs)
+        return HotspotSetRecord(
+            set_id=row["set_id"],
+            key=row["key"],
+            data_version=row["data_version"],
+            definition=json.loads(row["definition"]),
+            created_at=pd.Timestamp(int(row["created_us"]), unit="us", tz="UTC"),
+            ward_ids=tuple(json.loads(row["ward_ids"])),
+            hotspots=hotspots,
+            attrs=attrs,
+        )
+
+    @staticmethod
+    def hotspot_listing_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+        """Build the :meth:`hotspot_sets` frame from ``(set_id, key, data_version, created_us,
+        ward_ids JSON, n_hotspots)`` rows."""
+        cols = list(zip(*rows)) if rows else [()] * len(HOTSPOT_SET_COLUMNS)
+        ward_ids = np.empty(len(rows), dtype=object)
+        for i, text in enumerate(cols[4]):
+            ward_ids[i] = tuple(json.loads(text))
+        return pd.DataFrame(
+            {
+                "set_id": pd.Series(list(cols[0]), dtype=object),
+                "key": pd.Series(list(cols[1]), dtype=object),
+                "data_version": pd.Series(list(cols[2]), dtype=object),
+                "created_at": pd.to_datetime(np.asarray(cols[3], dtype=np.int64), unit="us", utc=True).as_unit("ns"),
+                "ward_ids": ward_ids,
+                "n_hotspots": np.asarray(cols[5], dtype=np.int64),
+            }
+        )
+
+    @staticmethod
+    def hotspot_set_conflict(prepared: PreparedHotspotSet, key: str, data_version: str) -> InputError:
+        """The error raised when a set id is already stored for another key or data version."""
+        return InputError(
+            f"hotspot set {prepared.set_id!r} is already stored for key {key!r} and data version "
+            f"{data_version!r}, not {prepared.key!r} / {prepared.data_version!r}; nothing was written "
+            "(a set id stands for one key and data version)",
+            details={
+                "set_id": prepared.set_id,
+                "stored": {"key": key, "data_version": data_version},
+                "given": {"key": prepared.key, "data_version": prepared.data_version},
+            },
+        )
+
+    @staticmethod
+    def check_text(name: str, value: Any) -> str:
+        """``value`` when it is a non-empty string, else ParameterError naming ``name``."""
+        if not isinstance(value, str) or not value:
+            raise ParameterError(f"{name} must be a non-empty string, got {value!r}")
+        return value
+
+    @staticmethod
+    def scope_token(
+        store_id: str,
+        filters: QueryFilters,
+        count: int,
+        last: int | None,
+        boundary_rows: Sequence[Sequence[Any]],
+    ) -> str:
+        """The :meth:`scope_version` token.
+
+        Parameters
+        ----------
+        store_id : str
+            Identifier of the store.
+        filters : QueryFilters
+            The normalised filters (their order does not matter).
+        count, last : int
+            Number of matching incidents and the largest internal row number among them
+            (rows are only ever added, so the pair changes whenever a matching row is).
+        boundary_rows : sequence
+            ``(ward_id, name, name_en, population, wkb)`` of the stored wards in scope,
+            ordered by ``ward_id``.
+        """
+        digest = hashlib.sha256()
+        head = [
+            store_id,
+            None if filters.ward_ids is None else sorted(filters.ward_ids),
+            None if filters.categories is None else sorted(filters.categories),
+            filters.since_us,
+            filters.until_us,
+            int(count),
+            int(last or 0),
+        ]
+        digest.update(_dumps(head).encode("utf-8"))
+        for ward_id, name, name_en, population, wkb in boundary_rows:
+            blob = bytes(wkb)
+            digest.update(_dumps([ward_id, name, name_en, population, len(blob)]).encode("utf-8"))
+            digest.update(blob)
+        return digest.hexdigest()[:16]
+
 
 def _content(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """The part of a row that decides whether two rows with one id are the same incident."""
@@ -752,3 +1124,291 @@ def _time_us(name: str, value: Any, problems: list[str]) -> int | None:
     except (OverflowError, ValueError) as exc:  # OutOfBoundsDatetime is a ValueError
         problems.append(f"{name} {value!r} is outside the supported years 1677–2262 ({exc})")
         return None
+
+
+def _utc_timestamp(name: str, value: Any, problems: list[str]) -> pd.Timestamp | None:
+    """``value`` as a UTC Timestamp floored to the microsecond; a problem when naive or invalid."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"{name} is not a date or time: {value!r} ({exc})")
+        return None
+    if ts is pd.NaT:
+        problems.append(f"{name} is not a date or time: {value!r}")
+        return None
+    if ts.tzinfo is None:
+        problems.append(f"{name} must be time-zone aware (for example pd.Timestamp.now('UTC')), got {value!r}")
+        return None
+    return ts.tz_convert("UTC").floor("us")
+
+
+# ---------------------------------------------------------------------- hotspot serialisation
+
+
+def _dumps(value: Any) -> str:
+    """Compact, strict JSON text (ASCII only, so any string survives every database)."""
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _float_json(value: float) -> float | str | None:
+    """A float as JSON: itself when finite, null for NaN, ``"Infinity"`` / ``"-Infinity"``."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return None
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _key_json(key: Any, where: str) -> str:
+    if isinstance(key, str):
+        return str(key)
+    if isinstance(key, (bool, np.bool_)):
+        return "true" if key else "false"
+    if isinstance(key, (int, np.integer)):
+        return str(int(key))
+    if isinstance(key, (float, np.floating)) and math.isfinite(float(key)):
+        return repr(float(key))
+    raise InputError(
+        f"{where}: cannot store the dict key {key!r} of type {type(key).__name__} as JSON "
+        "(expected a string or a number)",
+        details={"where": where},
+    )
+
+
+def json_safe(value: Any, where: str = "value") -> Any:
+    """Convert ``value`` into plain JSON data (dict, list, str, int, float, bool, None).
+
+    Numpy scalars become Python numbers; NaN, ``None``, ``pd.NA`` and ``NaT`` become
+    ``None``; infinities the strings ``"Infinity"`` / ``"-Infinity"``; timestamps, dates and
+    timedeltas ISO 8601 strings; tuples and arrays lists; number keys of dicts strings (as
+    JSON does). Dict key order is kept.
+
+    Parameters
+    ----------
+    value : object
+        The value to convert.
+    where : str, default "value"
+        Name of the value in error messages.
+
+    Raises
+    ------
+    InputError
+        A value of another type (sets, bytes, geometries, objects...); the message says
+        where it was.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _float_json(float(value))
+    if isinstance(value, (datetime, np.datetime64)):
+        ts = pd.Timestamp(value)
+        return None if ts is pd.NaT else ts.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (timedelta, np.timedelta64)):
+        td = pd.Timedelta(value)
+        return None if td is pd.NaT else td.isoformat()
+    if isinstance(value, Mapping):
+        return {_key_json(k, where): json_safe(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if type(value) is list and all(type(v) is str for v in value):
+        return list(value)  # the common case (member_ids, ward_ids): nothing to convert
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        return [json_safe(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise InputError(
+        f"{where}: cannot store a value of type {type(value).__name__} as JSON (expected numbers, text, "
+        "booleans, times, lists or dicts of them)",
+        details={"where": where, "type": type(value).__name__},
+    )
+
+
+def _codec(dtype: Any) -> str | None:
+    """How a column of this dtype is encoded; None when it cannot be stored faithfully."""
+    if isinstance(dtype, gpd.array.GeometryDtype):
+        return "geometry"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "datetime"
+    if isinstance(dtype, np.dtype):
+        if dtype == object:
+            return "object"
+        return {"b": "bool", "i": "int", "u": "int", "f": "float", "M": "datetime", "m": "timedelta"}.get(dtype.kind)
+    if isinstance(dtype, (pd.CategoricalDtype, pd.PeriodDtype, pd.IntervalDtype, pd.SparseDtype)):
+        return None  # their categories / frequency / subtype would not survive the round trip
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        try:
+            same = pd.api.types.pandas_dtype(str(dtype)) == dtype
+        except TypeError:
+            same = False
+        return "extension" if same else None
+    return None
+
+
+def _encode_column(name: str, codec: str, series: pd.Series) -> list[Any]:
+    if codec == "bool" or codec == "int":
+        return series.to_numpy().tolist()
+    if codec == "float":
+        return [_float_json(v) for v in series.to_numpy(dtype=np.float64).tolist()]
+    if codec == "datetime":
+        return [None if t is pd.NaT else t.isoformat() for t in series]
+    if codec == "timedelta":
+        return [None if t is pd.NaT else int(t.as_unit("ns").value) for t in series]
+    values = series.tolist() if codec == "extension" else list(series.to_numpy(dtype=object))
+    return [json_safe(v, f"hotspots[{name!r}] at position {i}") for i, v in enumerate(values)]
+
+
+def _decode_column(codec: str, dtype: Any, values: list[Any]) -> Any:
+    if codec == "bool" or codec == "int":
+        return np.asarray(values, dtype=dtype)
+    if codec == "float":
+        return np.asarray([np.nan if v is None else float(v) for v in values], dtype=dtype)
+    if codec == "datetime":
+        stamps = pd.Series([pd.NaT if v is None else pd.Timestamp(v) for v in values], dtype=object)
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            return pd.to_datetime(stamps, utc=True).dt.tz_convert(dtype.tz).astype(dtype)
+        return pd.to_datetime(stamps).astype(dtype)
+    if codec == "timedelta":
+        spans = [pd.NaT if v is None else pd.Timedelta(int(v), unit="ns") for v in values]
+        return pd.Series(spans, dtype="timedelta64[ns]").astype(dtype)
+    if codec == "extension":
+        return pd.array(values, dtype=dtype)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return pd.Series(out, dtype=object)  # a Series: a bare object array of strings would be inferred as str
+
+
+def encode_hotspot_features(hotspots: gpd.GeoDataFrame) -> tuple[str, list[tuple[int, str, bytes | None]]]:
+    """Serialise a hotspot table: a column map and one ``(position, properties, wkb)`` per row.
+
+    Every column except the geometry goes into a JSON object per row (see
+    :func:`json_safe` for the values of object columns); the geometry becomes 2-D WKB
+    (``None`` for a missing one). The column map (JSON) lists every column with its dtype,
+    so :func:`decode_hotspot_features` restores numbers, booleans, nullable and string
+    dtypes, datetimes (any unit and time zone, to the nanosecond) and timedeltas exactly.
+    Object columns come back as JSON data: lists and dicts (key order kept) as they were,
+    numpy scalars as Python numbers, tuples and arrays as lists, nested timestamps as ISO
+    strings. The index is not stored (the table comes back with a RangeIndex, in row order).
+
+    Parameters
+    ----------
+    hotspots : GeoDataFrame
+        The table; reprojected to EPSG:4326 when it has another CRS (a missing CRS is taken
+        as EPSG:4326).
+
+    Returns
+    -------
+    columns : str
+        The column map, JSON.
+    features : list of (int, str, bytes or None)
+        Position, properties JSON and WKB of each row.
+
+    Raises
+    ------
+    InputError
+        The table has no active geometry column, another geometry column, non-string or
+        repeated column names, a categorical / period / interval / sparse column, geometries
+        with Z coordinates, or a value that is not JSON data; the message names the column
+        and position.
+    """
+    if not isinstance(hotspots, gpd.GeoDataFrame):
+        raise InputError(f"hotspots must be a GeoDataFrame, got {type(hotspots).__name__}")
+    try:
+        geom_name = hotspots.geometry.name
+    except AttributeError:
+        raise InputError("the hotspot table has no active geometry column; call set_geometry first") from None
+    frame = hotspots
+    if frame.crs is not None and not frame.crs.equals(WGS84):
+        frame = frame.to_crs(WGS84)
+    names = list(frame.columns)
+    bad_names = [n for n in names if not isinstance(n, str)]
+    if bad_names:
+        raise InputError(
+            f"hotspot columns must have string names, got {bad_names[:5]!r}", details={"columns": repr(bad_names)}
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"hotspot column names must be unique; repeated: {repeated!r}", details={"columns": repeated})
+
+    column_map: list[list[str]] = []
+    encoded: dict[str, list[Any]] = {}
+    for name in names:
+        series = frame[name]
+        codec = _codec(series.dtype)
+        if codec is None:
+            raise InputError(
+                f"hotspot column {name!r} has the dtype {series.dtype}, which cannot be stored faithfully "
+                "(convert it, e.g. .astype(object) or .astype(str))",
+                details={"column": name, "dtype": str(series.dtype)},
+            )
+        if codec == "geometry":
+            if name != geom_name:
+                raise InputError(
+                    f"hotspot column {name!r} is a second geometry column; only the active geometry "
+                    f"({geom_name!r}) is stored: drop it or convert it to WKT",
+                    details={"column": name},
+                )
+            column_map.append([name, "geometry"])
+            continue
+        column_map.append([name, str(series.dtype)])
+        encoded[name] = _encode_column(name, codec, series)
+
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    with_z = np.flatnonzero(shapely.has_z(geoms))
+    if len(with_z):
+        raise InputError(
+            f"hotspot geometries must be 2-D; {len(with_z)} have Z coordinates (first at position "
+            f"{int(with_z[0])}): drop them with shapely.force_2d",
+            details={"positions": [int(i) for i in with_z[:_MAX_LISTED]]},
+        )
+    wkb = shapely.to_wkb(geoms, output_dimension=2)
+    value_names = list(encoded)
+    features: list[tuple[int, str, bytes | None]] = []
+    for i in range(len(frame)):
+        properties = {name: encoded[name][i] for name in value_names}
+        features.append((i, _dumps(properties), None if wkb[i] is None else bytes(wkb[i])))
+    return _dumps({"geometry": geom_name, "columns": column_map}), features
+
+
+def decode_hotspot_features(columns: str, feature_rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    """Rebuild the table :func:`encode_hotspot_features` serialised.
+
+    Parameters
+    ----------
+    columns : str
+        The column map (JSON).
+    feature_rows : sequence of (str, bytes or None)
+        Properties JSON and WKB of each row, in position order.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326, RangeIndex, the columns in their stored order and dtypes.
+    """
+    layout = json.loads(columns)
+    geom_name = layout["geometry"]
+    properties = [json.loads(text) for text, _ in feature_rows]
+    data: dict[str, Any] = {}
+    for name, dtype_name in layout["columns"]:
+        if dtype_name == "geometry":
+            blobs = [None if blob is None else bytes(blob) for _, blob in feature_rows]
+            data[name] = gpd.GeoSeries(shapely.from_wkb(np.asarray(blobs, dtype=object)), crs=WGS84)
+            continue
+        dtype = pd.api.types.pandas_dtype(dtype_name)
+        codec = _codec(dtype)
+        if codec is None:  # pragma: no cover - only dtypes that passed _codec are stored
+            raise StoreError(f"stored hotspot column {name!r} has the unsupported dtype {dtype_name!r}")
+        data[name] = _decode_column(codec, dtype, [row.get(name) for row in properties])
+    index = pd.RangeIndex(len(feature_rows))
+    frame = pd.DataFrame(
+        {
+            name: values.set_axis(index) if isinstance(values, pd.Series) else pd.Series(values, index=index)
+            for name, values in data.items()
+        },
+        index=index,
+    )
+    return gpd.GeoDataFrame(frame, geometry=geom_name, crs=WGS84)

@@ -10,6 +10,13 @@ Tables live in their own schema (default ``ward_geo``):
   keeps insertion order.
 - ``boundaries`` (``geom geometry(Geometry, 4326)``, GiST), ``batches`` (the ingest log) and
   ``meta`` (store id, data generation).
+- ``hotspot_sets`` (``set_id`` primary key, ``key``, ``data_version``, ``created_at
+  timestamptz``, ``ward_ids`` / ``definition`` / ``attrs`` / ``columns`` as ``json`` (text
+  kept verbatim, so key order survives), ``n_hotspots``, ``seq`` = put order; index on
+  ``(key, created_at)``) and ``hotspot_features`` (``set_id``, ``position``, ``properties
+  json``, ``geom geometry(Geometry, 4326)``). Both are created when a store made by an older
+  ward_geo is opened. Writes of one key are serialised by an advisory lock, so concurrent
+  puts cannot keep more than ``keep`` sets.
 
 Every filter (ward, category, time window, bbox via ``&&`` on the GiST index) runs in SQL.
 
@@ -37,7 +44,9 @@ import pandas as pd
 from ward_geo.errors import ConfigurationError, StoreError, WardGeoError
 from ward_geo.store.base import (
     BATCH_COLUMNS,
+    HOTSPOT_SETS_KEPT,
     ROW_FIELDS,
+    HotspotSetRecord,
     IncidentStore,
     IngestResult,
     QueryFilters,
@@ -107,6 +116,39 @@ def _schema_sql(schema: sql.Identifier) -> list[sql.Composed]:
         )""",
     ]
     return [sql.SQL(s).format(s=schema) for s in statements]
+
+
+def _hotspot_schema_sql(schema: sql.Identifier) -> list[sql.Composed]:
+    statements = [
+        """CREATE TABLE IF NOT EXISTS {s}.hotspot_sets (
+            seq bigserial NOT NULL,
+            set_id text PRIMARY KEY,
+            key text NOT NULL,
+            data_version text NOT NULL,
+            created_at timestamptz NOT NULL,
+            ward_ids json NOT NULL,
+            definition json NOT NULL,
+            attrs json NOT NULL,
+            columns json NOT NULL,
+            n_hotspots bigint NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS hotspot_sets_key_time ON {s}.hotspot_sets (key, created_at)",
+        """CREATE TABLE IF NOT EXISTS {s}.hotspot_features (
+            set_id text NOT NULL,
+            position bigint NOT NULL,
+            properties json NOT NULL,
+            geom geometry(Geometry, 4326),
+            PRIMARY KEY (set_id, position)
+        )""",
+    ]
+    return [sql.SQL(s).format(s=schema) for s in statements]
+
+
+_SET_SELECT = (
+    "set_id, key, data_version, (extract(epoch FROM created_at) * 1000000)::bigint, ward_ids::text, "
+    "definition::text, attrs::text, columns::text, n_hotspots"
+)
+_NEWEST = " ORDER BY created_at DESC, seq DESC"
 
 
 class PostGISStore(IncidentStore):
@@ -244,13 +286,19 @@ class PostGISStore(IncidentStore):
     def _setup(self, conn: psycopg.Connection) -> None:
         # An existing store is only read (DDL would wait for running ingests); else create it.
         with conn.cursor() as cur:
-            names = (f'"{self.schema}".meta', f'"{self.schema}".batches')
-            cur.execute("SELECT to_regclass(%s), to_regclass(%s)", names)
-            if all(cur.fetchone()):
+            names = [f'"{self.schema}".{table}' for table in ("meta", "batches", "hotspot_sets", "hotspot_features")]
+            cur.execute("SELECT to_regclass(%s), to_regclass(%s), to_regclass(%s), to_regclass(%s)", names)
+            found = cur.fetchone() or (None, None, None, None)
+            if found[0] and found[1]:
                 cur.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'store_id'").format(s=self._s))
                 row = cur.fetchone()
                 if row is not None:
                     self._store_id = row[0]
+                    if not (found[2] and found[3]):  # a store made before hotspot sets existed
+                        with conn.transaction():
+                            cur.execute("SELECT pg_advisory_xact_lock(hashtext('ward_geo.schema'))")
+                            for statement in _hotspot_schema_sql(self._s):
+                                cur.execute(statement)
                     return
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('ward_geo.schema'))")
@@ -266,7 +314,7 @@ class PostGISStore(IncidentStore):
                         "as a superuser",
                         details={"server": self.where},
                     ) from None
-            for statement in _schema_sql(self._s):
+            for statement in _schema_sql(self._s) + _hotspot_schema_sql(self._s):
                 cur.execute(statement)
             cur.execute(
                 sql.SQL(
@@ -492,6 +540,132 @@ class PostGISStore(IncidentStore):
         statement = self._q("SELECT value FROM {s}.meta WHERE key = 'generation'")
         rows = self._fetch("reading the data version", statement, [])
         return f"{self._store_id}-{rows[0][0]}"
+
+    # ------------------------------------------------------------------ hotspot sets
+    def _snapshot(self, action: str, fn: Callable[[psycopg.Cursor], T]) -> T:
+        """Run ``fn(cursor)`` in one read-only REPEATABLE READ transaction (one snapshot)."""
+
+        def work(conn: psycopg.Connection) -> T:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return fn(cur)
+
+        return self._run(action, work, write=False)
+
+    def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        prepared = self.prepare_hotspot_set(record, keep)
+        row = list(prepared.set_row())
+        row[3] = _EPOCH + timedelta(microseconds=prepared.created_us)
+
+        def work(conn: psycopg.Connection) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ward_geo.hotspots.{self.schema}.{prepared.key}",)
+                )
+                cur.execute(
+                    self._q(
+                        "INSERT INTO {s}.hotspot_sets (set_id, key, data_version, created_at, ward_ids, definition, "
+                        "attrs, columns, n_hotspots) VALUES (%s, %s, %s, %s, %s::json, %s::json, %s::json, "
+                        "%s::json, %s) ON CONFLICT (set_id) DO NOTHING"
+                    ),
+                    row,
+                )
+                if cur.rowcount == 0:
+                    cur.execute(
+                        self._q("SELECT key, data_version FROM {s}.hotspot_sets WHERE set_id = %s"), (prepared.set_id,)
+                    )
+                    stored = cur.fetchone()
+                    if stored is not None and tuple(stored) != (prepared.key, prepared.data_version):
+                        raise self.hotspot_set_conflict(prepared, stored[0], stored[1])
+                    return
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO {s}.hotspot_features (set_id, position, properties, geom) "
+                        "VALUES (%s, %s, %s::json, ST_GeomFromWKB(%s::bytea, 4326))"
+                    ),
+                    [(prepared.set_id, *feature) for feature in prepared.features],
+                )
+                cur.execute(
+                    self._q(f"SELECT set_id FROM {{s}}.hotspot_sets WHERE key = %s{_NEWEST} OFFSET %s"),
+                    (prepared.key, prepared.keep),
+                )
+                doomed = [r[0] for r in cur.fetchall()]
+                if doomed:
+                    cur.execute(self._q("DELETE FROM {s}.hotspot_features WHERE set_id = ANY(%s)"), (doomed,))
+                    cur.execute(self._q("DELETE FROM {s}.hotspot_sets WHERE set_id = ANY(%s)"), (doomed,))
+
+        self._run("storing a hotspot set", work, write=True)
+
+    def _one_set(self, where: str, params: Sequence[Any]) -> HotspotSetRecord | None:
+        def work(cur: psycopg.Cursor) -> HotspotSetRecord | None:
+            cur.execute(self._q(f"SELECT {_SET_SELECT} FROM {{s}}.hotspot_sets WHERE {where}{_NEWEST} LIMIT 1"), params)
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(
+                self._q(
+                    "SELECT properties::text, ST_AsBinary(geom) FROM {s}.hotspot_features "
+                    "WHERE set_id = %s ORDER BY position"
+                ),
+                (row[0],),
+            )
+            return self.hotspot_set_from_rows(row, cur.fetchall())
+
+        return self._snapshot("reading a hotspot set", work)
+
+    def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
+        return self._one_set("set_id = %s", (self.check_text("set_id", set_id),))
+
+    def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
+        params = (self.check_text("key", key), self.check_text("data_version", data_version))
+        return self._one_set("key = %s AND data_version = %s", params)
+
+    def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
+        return self._one_set("key = %s", (self.check_text("key", key),))
+
+    def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if key is not None:
+            clauses.append("key = %s")
+            params.append(self.check_text("key", key))
+        if ward_id is not None:
+            clauses.append("ward_ids::jsonb @> jsonb_build_array(%s::text)")
+            params.append(self.check_text("ward_id", ward_id))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        text = (
+            "SELECT set_id, key, data_version, (extract(epoch FROM created_at) * 1000000)::bigint, "
+            f"ward_ids::text, n_hotspots FROM {{s}}.hotspot_sets{where}{_NEWEST}"
+        )
+        return self.hotspot_listing_from_rows(self._fetch("listing hotspot sets", self._q(text), params))
+
+    def scope_version(
+        self,
+        ward_ids: Iterable[str] | str | None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> str:
+        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
+        where, params = self._where(f)
+        wards_text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
+        wards_params: list[Any] = []
+        if f.ward_ids is not None:
+            wards_text += " WHERE ward_id = ANY(%s)"
+            wards_params.append(list(f.ward_ids))
+
+        def work(cur: psycopg.Cursor) -> str:
+            count, last = 0, 0
+            if not f.empty:
+                cur.execute(self._q(f"SELECT count(*), max(seq) FROM {{s}}.incidents{where}"), params)
+                count, last = cur.fetchone() or (0, 0)
+            wards: list[tuple[Any, ...]] = []
+            if f.ward_ids != ():
+                cur.execute(self._q(wards_text + ' ORDER BY ward_id COLLATE "C"'), wards_params)
+                wards = cur.fetchall()
+            return self.scope_token(self._store_id, f, count, last, wards)
+
+        return self._snapshot("reading the scope version", work)
 
     def drop(self) -> None:
         """Delete this store's schema and everything in it (irreversible; used by tests)."""

@@ -11,6 +11,13 @@ Layout of the file (schema version 1):
   test follows.
 - ``boundaries``: wards with ``geometry`` as WKB, ``area_km2`` (geodesic) and population.
 - ``batches``: the ingest log; ``meta``: schema version, store id and data generation.
+- ``hotspot_sets``: stored hotspot sets (``set_id`` primary key, ``key``, ``data_version``,
+  ``created_at`` as INTEGER microseconds UTC, ``ward_ids`` / ``definition`` / ``attrs`` /
+  ``columns`` as JSON text, ``n_hotspots``, ``seq`` = put order) with an index on
+  ``(key, created_at)``; ``hotspot_features``: one row per hotspot (``set_id``,
+  ``position``, ``properties`` JSON, ``geometry`` WKB). Both tables are created when a store
+  written by an older ward_geo is opened (the schema version stays 1: older versions ignore
+  them).
 
 Durability and concurrency
 --------------------------
@@ -39,7 +46,9 @@ import pandas as pd
 from ward_geo.errors import StoreError, WardGeoError
 from ward_geo.store.base import (
     BATCH_COLUMNS,
+    HOTSPOT_SETS_KEPT,
     ROW_FIELDS,
+    HotspotSetRecord,
     IncidentStore,
     IngestResult,
     QueryFilters,
@@ -85,6 +94,31 @@ CREATE TABLE IF NOT EXISTS batches (
     at TEXT NOT NULL
 );
 """
+_HOTSPOT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hotspot_sets (
+    set_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    data_version TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    ward_ids TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    n_hotspots INTEGER NOT NULL,
+    seq INTEGER NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS hotspot_sets_key_time ON hotspot_sets (key, created_at);
+CREATE TABLE IF NOT EXISTS hotspot_features (
+    set_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    properties TEXT NOT NULL,
+    geometry BLOB,
+    PRIMARY KEY (set_id, position)
+);
+"""
+_HOTSPOT_TABLES = ("hotspot_sets", "hotspot_features")
+_SET_COLS = "set_id, key, data_version, created_at, ward_ids, definition, attrs, columns, n_hotspots"
+_NEWEST = " ORDER BY created_at DESC, seq DESC"
 _RTREE = "CREATE VIRTUAL TABLE IF NOT EXISTS incidents_rtree USING rtree(id, min_lon, max_lon, min_lat, max_lat)"
 _LONLAT_INDEX = "CREATE INDEX IF NOT EXISTS incidents_lon_lat ON incidents (lon, lat)"
 
@@ -161,6 +195,11 @@ class SQLiteStore(IncidentStore):
             if not self._read_meta(conn):
                 self._create_schema(conn)
                 self._read_meta(conn)
+            present = conn.execute(
+                f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN {_HOTSPOT_TABLES!r}"
+            ).fetchone()[0]
+            if present < len(_HOTSPOT_TABLES):
+                self._create_hotspot_tables(conn)
 
     def _read_meta(self, conn: sqlite3.Connection) -> bool:
         """Load the store id and index kind; False when the schema still has to be created."""
@@ -210,6 +249,20 @@ class SQLiteStore(IncidentStore):
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
+                raise
+
+    def _create_hotspot_tables(self, conn: sqlite3.Connection) -> None:
+        """Add the hotspot set tables (new stores, and stores written before they existed)."""
+        with self._errors("creating the hotspot set tables"):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _HOTSPOT_SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
     def _connection(self) -> sqlite3.Connection:
@@ -454,3 +507,115 @@ class SQLiteStore(IncidentStore):
         with self._lock, self._errors("reading the data version"):
             generation = self._connection().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         return f"{self._store_id}-{generation}"
+
+    # ------------------------------------------------------------------ hotspot sets
+    def _read(self, action: str, fn: Any) -> Any:
+        """Run ``fn(conn)`` in one read transaction (one consistent snapshot of the file)."""
+        with self._lock, self._errors(action):
+            conn = self._connection()
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        prepared = self.prepare_hotspot_set(record, keep)
+        with self._lock, self._errors("storing a hotspot set"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                stored = conn.execute(
+                    "SELECT key, data_version FROM hotspot_sets WHERE set_id = ?", (prepared.set_id,)
+                ).fetchone()
+                if stored is not None:
+                    if tuple(stored) != (prepared.key, prepared.data_version):
+                        raise self.hotspot_set_conflict(prepared, stored[0], stored[1])
+                else:
+                    conn.execute(
+                        f"INSERT INTO hotspot_sets ({_SET_COLS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "(SELECT COALESCE(MAX(seq), 0) + 1 FROM hotspot_sets))",
+                        prepared.set_row(),
+                    )
+                    conn.executemany(
+                        "INSERT INTO hotspot_features (set_id, position, properties, geometry) VALUES (?, ?, ?, ?)",
+                        [(prepared.set_id, *feature) for feature in prepared.features],
+                    )
+                    doomed = [
+                        (r[0],)
+                        for r in conn.execute(
+                            f"SELECT set_id FROM hotspot_sets WHERE key = ?{_NEWEST} LIMIT -1 OFFSET ?",
+                            (prepared.key, prepared.keep),
+                        ).fetchall()
+                    ]
+                    conn.executemany("DELETE FROM hotspot_features WHERE set_id = ?", doomed)
+                    conn.executemany("DELETE FROM hotspot_sets WHERE set_id = ?", doomed)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _one_set(self, where: str, params: Sequence[Any]) -> HotspotSetRecord | None:
+        def work(conn: sqlite3.Connection) -> HotspotSetRecord | None:
+            row = conn.execute(f"SELECT {_SET_COLS} FROM hotspot_sets WHERE {where}{_NEWEST} LIMIT 1", params).fetchone()
+            if row is None:
+                return None
+            features = conn.execute(
+                "SELECT properties, geometry FROM hotspot_features WHERE set_id = ? ORDER BY position", (row[0],)
+            ).fetchall()
+            return self.hotspot_set_from_rows(row, features)
+
+        return self._read("reading a hotspot set", work)
+
+    def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
+        return self._one_set("set_id = ?", (self.check_text("set_id", set_id),))
+
+    def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
+        params = (self.check_text("key", key), self.check_text("data_version", data_version))
+        return self._one_set("key = ? AND data_version = ?", params)
+
+    def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
+        return self._one_set("key = ?", (self.check_text("key", key),))
+
+    def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if key is not None:
+            clauses.append("key = ?")
+            params.append(self.check_text("key", key))
+        if ward_id is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(hotspot_sets.ward_ids) w WHERE w.value = ?)")
+            params.append(self.check_text("ward_id", ward_id))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock, self._errors("listing hotspot sets"):
+            rows = self._connection().execute(
+                f"SELECT set_id, key, data_version, created_at, ward_ids, n_hotspots FROM hotspot_sets{where}{_NEWEST}",
+                params,
+            ).fetchall()
+        return self.hotspot_listing_from_rows(rows)
+
+    def scope_version(
+        self,
+        ward_ids: Iterable[str] | str | None,
+        categories: Iterable[str] | str | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> str:
+        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
+        where, params = self._where(f)
+        wards_sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
+        if f.ward_ids is not None:
+            wards_sql += f" WHERE ward_id IN ({', '.join('?' * len(f.ward_ids))})"
+
+        def work(conn: sqlite3.Connection) -> str:
+            count, last = 0, 0
+            if not f.empty:
+                count, last = conn.execute(f"SELECT COUNT(*), MAX(id) FROM incidents{where}", params).fetchone()
+            wards = [] if f.ward_ids == () else conn.execute(
+                wards_sql + " ORDER BY ward_id", list(f.ward_ids or ())
+            ).fetchall()
+            return self.scope_token(self._store_id, f, count, last, wards)
+
+        return self._read("reading the scope version", work)
