@@ -17,13 +17,16 @@ def test_backtest_on_real_file_writes_json_and_chart(tmp_path: Path, incidents_d
     result = runner.invoke(
         app,
         ["backtest", str(incidents_dir / "san_francisco_robbery.csv"), "--train", "6M", "--test", "1M",
-         "--step", "2M", "--method", "kde", "--method", "grid_counts", "--timezone", "America/Los_Angeles",
+         "--step", "2M", "--method", "kde", "--method", "counts", "--timezone", "America/Los_Angeles",
          "--json", str(out_json), "--plot", str(out_png)],
+        env={"COLUMNS": "240"},
     )
     assert result.exit_code == 0, result.output
-    assert "kde" in result.stdout and "grid_counts" in result.stdout and "PAI" in result.stdout
+    assert "kde" in result.stdout and "counts" in result.stdout and "PAI" in result.stdout
+    assert "prior counts" in result.stdout
     body = json.loads(out_json.read_text(encoding="utf-8"))
-    assert {row["method"] for row in body["summary"]} == {"kde", "grid_counts"}
+    assert {row["method"] for row in body["summary"]} == {"kde", "counts"}
+    assert {row["share"] for row in body["summary"]} == {0.01, 0.05}
     assert all(row["n_test"] > 0 for row in body["folds"])
     assert out_png.read_bytes()[:4] == b"\x89PNG"
 

@@ -409,8 +409,8 @@ def _hotspot_table(spots: Any, *, top: int) -> Any:
 
     table = Table(title=f"{len(spots)} hotspot(s), ranked")
     for name, justify in (
-        ("rank", "right"), ("priority", "left"), ("hotspot_id", "left"), ("incidents", "right"),
-        ("score", "right"), ("area ha", "right"), ("main category", "left"),
+        ("rank", "right"), ("priority", "left"), ("name", "left"), ("hotspot_id", "left"), ("incidents", "right"),
+        ("forecast", "right"), ("area ha", "right"), ("main category", "left"),
         ("wards (share)", "left"), ("last seen", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -419,11 +419,55 @@ def _hotspot_table(spots: Any, *, top: int) -> Any:
         wards = ", ".join(f"{w} ({s:.0%})" for w, s in list(row.ward_shares.items())[:3]) or "–"
         seen = f"{row.last_seen:%Y-%m-%d}" if row.last_seen is not None and row.last_seen == row.last_seen else "–"
         table.add_row(
-            str(row.rank), f"[{colours.get(row.priority, '')}]{row.priority}[/]", row.hotspot_id,
-            f"{row.n_incidents:,}", f"{row.weighted_score:,.1f}", f"{row.area_m2 / 1e4:,.2f}",
+            str(row.rank), f"[{colours.get(row.priority, '')}]{row.priority}[/]", str(row.name), row.hotspot_id,
+            f"{row.n_incidents:,}", f"{row.forecast_incidents:,.1f} ({row.forecast_low:.0f}–{row.forecast_high:.0f})",
+            f"{row.area_m2 / 1e4:,.2f}",
             str(row.dominant_category or "–"), wards, seen,
         )
     return table
+
+
+def _ward_set(ward: str, from_file: bool, frame: Any, bounds: Any) -> Any:
+    """The ward's hotspot set: the store's (kept there) or, for a file, computed the same way."""
+    from ward_geo.workflows import compute_hotspot_set, ward_hotspot_set
+
+    if not from_file:
+        from ward_geo.store import open_store
+
+        with open_store() as store:
+            if len(store.boundaries([ward])):
+                return ward_hotspot_set(store, ward)
+    mine = frame[frame["ward_id"] == ward] if "ward_id" in frame.columns else frame
+    return compute_hotspot_set(mine, bounds, [ward])
+
+
+def _hotspot_sets(frame: Any, bounds: Any, store: Any, wards: list[str] | None, *, method: str,
+                  categories: list[str] | None, since: str | None, until: str | None, options: dict[str, Any],
+                  trend: bool) -> Any:
+    """The hotspot sets the command shows: the store's per-ward sets, or one set of a file."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from ward_geo.workflows import compute_hotspot_set, ward_hotspot_set
+
+    if store is None:
+        return compute_hotspot_set(frame, bounds, wards, method=method, categories=categories, since=since,
+                                   until=until, params=options or None, trends=trend).hotspots
+    if wards is None:
+        counts = store.ward_counts()
+        wards = [str(w) for w in counts.loc[(counts["n_incidents"] > 0) & counts["name"].notna(), "ward_id"]]
+    tables = [ward_hotspot_set(store, w, method=method, categories=categories, since=since, until=until,
+                               params=options or None).hotspots for w in wards]
+    if len(tables) == 1:
+        return tables[0]
+    if not tables:
+        from ward_geo.analysis.hotspots.table import empty_table
+
+        return empty_table(method)
+    out = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry", crs=tables[0].crs)
+    out.attrs = {"params": {"method": method, "ward_ids": wards, "hotspot_sets":
+                            [t["hotspot_set_id"].iloc[0] for t in tables if len(t)]}}
+    return out
 
 
 @app.command("hotspots")
@@ -432,8 +476,9 @@ def hotspots_command(
     incidents: Annotated[Path | None, typer.Argument(help="Incident file; omitted: the store.")] = None,
     boundaries: BoundariesOption = None,
     method: Annotated[
-        str, typer.Option("--method", "-m", help="dbscan, hdbscan, stdbscan, kde or gistar.")
-    ] = "dbscan",
+        str, typer.Option("--method", "-m", help="auto (default: chosen by backtest), dbscan, hdbscan, stdbscan, "
+                                                 "kde, gistar, recency or counts.")
+    ] = "auto",
     category: Annotated[
         list[str] | None, typer.Option("--category", "-c", help="Category code(s) (repeat or comma-separate).")
     ] = None,
@@ -456,12 +501,11 @@ def hotspots_command(
         bool, typer.Option("--trend/--no-trend", help="Class each hotspot's trend over the whole history.")
     ] = True,
     tune: Annotated[
-        bool, typer.Option("--tune", help="Choose method and parameters by backtest on the history before --since.")
+        bool, typer.Option("--tune", help="Same as --method auto (kept for older scripts).")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Find ranked hotspots in an incident file (or the store) and write them as GeoJSON or GeoParquet."""
-    from ward_geo.analysis.hotspots import find_hotspots
+    """Find ranked hotspots in an incident file (or the store's hotspot sets) and write them as GeoJSON or GeoParquet."""
     from ward_geo.io.readers import read_boundaries, read_incidents
     from ward_geo.io.writers import json_safe, write_geojson, write_geoparquet
 
@@ -484,23 +528,16 @@ def hotspots_command(
             store = open_store()
     try:
         note = " – the first Gi* run of a process compiles esda's kernels" if method == "gistar" else ""
+        options: dict[str, Any] = {**extra}
+        if eps is not None:
+            options["eps"] = eps
+        if min_samples is not None:
+            options["min_samples"] = min_samples
+        if per_category:
+            options["per_category"] = True
         with progress(f"finding hotspots ({method}){note}"):
-            spots = find_hotspots(
-                frame, bounds, method=method, categories=cats, since=since, until=until, eps=eps,
-                min_samples=min_samples, per_category=per_category, store=store, ward_ids=wards, tune=tune,
-                **extra,
-            )
-        if trend and len(spots):
-            from ward_geo.analysis.trends import classify_trends
-
-            with progress("classifying trends over the whole history"):
-                history = frame if frame is not None else store.query(ward_ids=wards, categories=cats)
-                if cats:
-                    history = history[history["category"].isin(cats)]
-                if wards:
-                    history = history[history["ward_id"].isin(wards)]
-                study = store.boundaries(wards) if bounds is None and store is not None else bounds
-                spots = classify_trends(spots, history, study if study is not None and len(study) else None)
+            spots = _hotspot_sets(frame, bounds, store, wards, method="auto" if tune else method, categories=cats,
+                                  since=since, until=until, options=options, trend=trend)
     finally:
         if store is not None:
             store.close()
@@ -654,14 +691,12 @@ def map_command(
     if hotspots is not None:
         spots = _read_hotspots(hotspots)
     elif len(frame):
-        from ward_geo.analysis.hotspots import find_hotspots
-
-        from ward_geo.analysis.trends import classify_trends
-
-        with progress("finding hotspots and their trends"):
-            spots = find_hotspots(frame, bounds)
-            if len(spots) and frame["occurred_at"].notna().any():
-                spots = classify_trends(spots, frame, bounds)
+        with progress("the hotspot sets of the wards"):
+            if ward:
+                spots = _ward_set(ward, incidents is not None, frame, bounds).hotspots
+            else:
+                spots = _hotspot_sets(frame, bounds, None, None, method="auto", categories=None, since=None,
+                                      until=None, options={}, trend=True)
     else:
         spots = None
     plan = _read_patrol(patrol) if patrol is not None else None
@@ -735,47 +770,52 @@ def _load_incidents(incidents: Path | list[Path] | None, bounds: Any, timezone: 
 def backtest_command(
     incidents: Annotated[list[Path], typer.Argument(help="Incident file(s) (any supported format).")],
     boundaries: BoundariesOption = None,
+    ward: Annotated[list[str] | None, typer.Option("--ward", "-w", help="Study ward_id(s) (default: wards with incidents).")] = None,
     train: Annotated[str, typer.Option(help="Training window, e.g. 12M, 26W, 365D.")] = "12M",
     test: Annotated[str, typer.Option(help="Test window, e.g. 1M.")] = "1M",
-    step: Annotated[str, typer.Option(help="Step between folds, e.g. 1M.")] = "1M",
+    step: Annotated[str | None, typer.Option(help="Step between folds (default: the test window).")] = None,
     method: Annotated[
-        list[str] | None, typer.Option("--method", help="Methods and baselines to compare (repeatable).")
+        list[str] | None, typer.Option("--method", help="Hotspot methods to compare (repeatable; default: auto's candidates).")
     ] = None,
-    share: Annotated[float, typer.Option(help="Share of the study area flagged, 0-1.")] = 0.05,
-    cell_size: Annotated[float | None, typer.Option(help="Grid cell side in metres.")] = None,
-    max_folds: Annotated[int | None, typer.Option(help="Keep only the most recent folds.")] = None,
+    share: Annotated[list[float] | None, typer.Option("--share", help="Shares of the study area, 0-1 (repeatable; default 0.01 and 0.05).")] = None,
+    max_folds: Annotated[int | None, typer.Option(help="Keep only the most recent folds.")] = 6,
     timezone: Annotated[str | None, typer.Option(help="Zone of naive timestamps in the file.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG of the accuracy curves here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG of median PAI per method and baseline here.")] = None,
 ) -> None:
-    """Rolling-origin backtest: hit rate, PAI, PEI and RRI per method at equal flagged area."""
+    """Rolling-origin backtest of the delivered hotspots beside prior counts, last period and a KDE map."""
     from rich.table import Table
 
-    from ward_geo.analysis.evaluation import BASELINES, METHODS, backtest
-
+    from ward_geo.analysis.evaluation import AUTO_CANDIDATES, DELIVERED_SHARES, backtest
     from ward_geo.io.readers import read_boundaries
 
-    # the study area: the given wards; without them, the incidents' convex hull
     bounds = read_boundaries(boundaries) if boundaries is not None else None
     frame = _load_incidents(incidents, bounds, timezone)
-    methods = list(method) if method else list(METHODS + BASELINES)
+    methods = list(method) if method else list(AUTO_CANDIDATES)
+    shares = tuple(share) if share else DELIVERED_SHARES
     with progress("backtest folds") as advance:
         result = backtest(
-            frame, bounds, train=train, test=test, step=step, methods=methods, share=share,
-            cell_size=cell_size, max_folds=max_folds, on_fold=lambda done, total: advance(1),
+            frame, bounds, ward_ids=_split_values(ward), methods=methods, train=train, test=test, step=step,
+            shares=shares, max_folds=max_folds, timezone=timezone, on_fold=lambda done, total: advance(1),
         )
-    table = Table(title=f"Backtest at {share:.0%} of area ({result.folds['fold'].nunique()} folds, "
-                        f"{result.cell_size:g} m cells)")
-    for col in ("method", "folds", "hit rate", "PAI", "PAI IQR", "PEI", "RRI"):
+    n_folds = result.folds["fold"].nunique() if len(result.folds) else 0
+    table = Table(title=f"Delivered hotspots vs baselines at equal area ({n_folds} folds, study area "
+                        f"{result.study_area_m2 / 1e6:,.2f} km², baseline cells {result.cell_size:g} m)")
+    for col in ("method", "share", "folds", "hit rate", "PAI", "PAI IQR", "prior counts", "last period",
+                "KDE map", "× prior counts (90 %)", "PEI"):
         table.add_column(col, justify="left" if col == "method" else "right")
 
     def f(v: float, pattern: str = "{:.2f}") -> str:
         return "n/a" if v != v else pattern.format(v)
 
-    for r in result.summary.sort_values("pai_median", ascending=False).itertuples(index=False):
-        table.add_row(r.method, str(r.folds), f(r.hit_rate_median, "{:.1%}"), f(r.pai_median),
-                      f"{f(r.pai_q25)}–{f(r.pai_q75)}", f(r.pei_median), f(r.rri_median))
+    for r in result.summary.sort_values(["share", "ratio_to_counts"], ascending=[True, False]).itertuples(index=False):
+        table.add_row(r.method, f"{r.share:.0%}", str(r.folds), f(r.hit_rate_median, "{:.1%}"), f(r.pai_median),
+                      f"{f(r.pai_q25)}–{f(r.pai_q75)}", f(r.prior_counts_pai_median), f(r.last_period_pai_median),
+                      f(r.kde_map_pai_median), f"{f(r.ratio_to_counts)} ({f(r.ratio_low)}–{f(r.ratio_high)})",
+                      f(r.pei_median))
     console.print(table)
+    for note in result.notes:
+        err_console.print(f"warning: {note}", style="yellow")
     for item in result.skipped:
         err_console.print(f"skipped fold {item['fold']} ({item['origin']}): {item['reason']}")
     if json_path is not None:
@@ -804,7 +844,9 @@ def report_command(
     bounds = _ward_boundaries(boundaries)
     frame = _load_incidents(incidents, bounds)
     with progress(f"report {ward}"):
-        report = ward_report(ward, frame, bounds, since=since, until=until, months=months, lang=lang)
+        hotspot_set = _ward_set(ward, incidents is not None, frame, bounds)
+        report = ward_report(ward, frame, bounds, since=since, until=until, months=months, lang=lang,
+                             hotspot_set=hotspot_set)
     md, page = report.save(output)
     console.print(report.to_markdown(), markup=False, highlight=False)
     console.print(f"wrote {md} and {page}")
@@ -883,8 +925,10 @@ def patrol_command(
         "mode": mode, "graph": False if no_streets else streets, "start_point": _parse_station(station),
         "seed": seed, "time_limit_s": time_limit,
     }
+    with progress(f"hotspots of {ward}"):
+        hotspot_set = _ward_set(ward, incidents is not None, frame, bounds)
     with progress(f"planning {ward}"):
-        plan = plan_patrol(frame, bounds, ward, **kwargs)
+        plan = plan_patrol(frame, bounds, ward, hotspots=hotspot_set.hotspots, **kwargs)
         geo, md = plan.write(output, lang=lang)
     scored = None
     if evaluate:

@@ -74,8 +74,6 @@ def run_demo(
     on_step : callable, optional
         Called with a short description before each step (progress display).
     """
-    from ward_geo.analysis.hotspots import find_hotspots
-    from ward_geo.analysis.trends import classify_trends
     from ward_geo.io.readers import read_boundaries
     from ward_geo.io.writers import write_geojson
     from ward_geo.maps import city_map, save_map, ward_map
@@ -84,6 +82,7 @@ def run_demo(
     from ward_geo.store import open_store
     from ward_geo.streets import load_street_graph
     from ward_geo.synth import CENTRAL_WARD_IDS, simulate
+    from ward_geo.workflows import ward_hotspot_set
 
     settings = settings or get_settings()
     step = on_step or (lambda _text: None)
@@ -108,31 +107,32 @@ def run_demo(
         step(f"ingesting {len(simulated):,} incidents into the store")
         ingest = store.ingest(simulated, source="synthetic")
         incidents = store.query(ward_ids=wards)
-
-    result = DemoResult(ingested=ingest.added, duplicates=ingest.duplicates)
-    last = pd.to_datetime(incidents["occurred_at"], utc=True).max()
-    until = (last.tz_convert(None).to_period("M") + 1).to_timestamp().tz_localize("UTC")
-    since = until - pd.DateOffset(months=12)
-
+        result = DemoResult(ingested=ingest.added, duplicates=ingest.duplicates)
+        # one hotspot set per ward, kept in the store: the map, the patrol plan, the report and
+        # the service all show these hotspots (same ids, ranks and names)
+        sets: dict[str, Any] = {}
+        for ward_id in wards:
+            step(f"hotspots for {ward_id}")
+            sets[ward_id] = ward_hotspot_set(store, ward_id)
     hotspots_by_ward: dict[str, Any] = {}
     for ward_id in wards:
-        step(f"hotspots for {ward_id}")
+        found = sets[ward_id].hotspots
         mine = incidents[incidents["ward_id"] == ward_id]
         ward = boundaries[boundaries["ward_id"] == ward_id]
-        found = find_hotspots(mine, ward, since=since, until=until)
-        found = classify_trends(found, mine, ward)
         hotspots_by_ward[ward_id] = found
         path = write_geojson(found, out / "hotspots" / f"{ward_id}.geojson")
         result.files.append(Path(path))
         result.wards.append(
             {"ward_id": ward_id, "name": str(ward["name"].iloc[0]), "incidents": int(len(mine)),
-             "hotspots": int(len(found)), "high_priority": int((found["priority"] == "high").sum()) if len(found) else 0}
+             "hotspots": int(len(found)), "high_priority": int((found["priority"] == "high").sum()) if len(found) else 0,
+             "hotspot_set_id": sets[ward_id].set_id,
+             "method": (found.attrs.get("params") or {}).get("method")}
         )
 
     step(f"patrol plan for {patrol_ward} (18:00–02:00, 3 units on motorbikes)")
     plan = plan_patrol(
         incidents, boundaries, patrol_ward, shift_start="18:00", shift_end="02:00", units=3,
-        mode="motorbike", graph=graph, seed=seed,
+        mode="motorbike", graph=graph, seed=seed, hotspots=hotspots_by_ward[patrol_ward],
     )
     geojson_path, schedule_path = plan.write(out / "patrol" / f"{patrol_ward}.geojson")
     result.files += [Path(geojson_path), Path(schedule_path)]
@@ -151,6 +151,6 @@ def run_demo(
     result.files.append(save_map(overview, maps_dir / "hanoi_overview.html"))
 
     step(f"report for {patrol_ward}")
-    report = ward_report(patrol_ward, incidents, boundaries)
+    report = ward_report(patrol_ward, incidents, boundaries, hotspot_set=sets[patrol_ward])
     result.files += list(report.save(out / "reports"))
     return result

@@ -136,38 +136,45 @@ class WardReport:
         out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self._rows()]
         out += ["", "## Top hotspots", ""]
         if len(self.hotspots):
-            out += ["| rank | hotspot | incidents | dominant category | priority | trend |", "|---:|---|---:|---|---|---|"]
+            out += ["| rank | hotspot | id | incidents | forecast | dominant category | priority | trend |",
+                    "|---:|---|---|---:|---:|---|---|---|"]
             for h in self.hotspots.itertuples(index=False):
-                out.append(f"| {h.rank} | {cell(h.hotspot_id)} | {h.n_incidents} | "
+                out.append(f"| {h.rank} | {cell(h.name)} | {cell(h.hotspot_id)} | {h.n_incidents} | "
+                           f"{h.forecast_incidents:.1f} | "
                            f"{cell(category_label(h.dominant_category, self.lang))} | {cell(h.priority)} | {cell(h.trend)} |")
         else:
             out.append("No hotspot in the period.")
-        out += ["", "## Accuracy of the ward's map (last backtest fold)", ""]
+        out += ["", "## Accuracy of the delivered hotspots (backtest)", ""]
         out.append(self._accuracy_text())
         if self.notes:
             out += ["", *[f"- {cell(n)}" for n in self.notes]]
         return "\n".join(out) + "\n"
 
     def _accuracy_text(self) -> str:
-        a = self.accuracy
-        if not a:
-            return "Not enough history for a backtest fold."
+        a = self.accuracy or {}
         def fmt(v: Any, pattern: str) -> str:
             return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else pattern.format(v)
-        return (f"Test window {a['test_window']}: the hotspots flag {fmt(a['share'], '{:.1%}')} of the ward and "
-                f"caught {fmt(a['hit_rate'], '{:.0%}')} of the test window's {int(a['n_test'])} incidents "
-                f"(PAI {fmt(a['pai'], '{:.2f}')}, PEI {fmt(a['pei'], '{:.2f}')}).")
+        head = f"Hotspot set {a.get('hotspot_set_id')} ({a.get('method')}, window {a.get('window')})."
+        if not a.get("folds"):
+            return f"{head} {a.get('reason') or 'No backtest evidence.'}"
+        return (f"{head} Backtest of the delivered hotspots over {a['folds']} folds at 5 % of the ward: "
+                f"median hit rate {fmt(a.get('hit_rate_median'), '{:.0%}')}, PAI {fmt(a.get('pai_median'), '{:.2f}')} "
+                f"against {fmt(a.get('prior_counts_pai_median'), '{:.2f}')} for prior counts at the same area; "
+                f"{fmt(a.get('ratio_to_counts'), '{:.2f}')}× the incidents captured "
+                f"(90 % interval {fmt(a.get('ratio_low'), '{:.2f}')}–{fmt(a.get('ratio_high'), '{:.2f}')}). "
+                f"{a.get('reason') or ''}")
 
     def to_html(self) -> str:
         """The report as a standalone HTML page; every data string is HTML-escaped."""
         e = html.escape
         rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in self._rows())
         hs = "".join(
-            f"<tr><td>{h.rank}</td><td>{e(str(h.hotspot_id))}</td><td>{h.n_incidents}</td>"
+            f"<tr><td>{h.rank}</td><td>{e(str(h.name))}</td><td>{e(str(h.hotspot_id))}</td><td>{h.n_incidents}</td>"
+            f"<td>{h.forecast_incidents:.1f}</td>"
             f"<td>{e(category_label(h.dominant_category, self.lang))}</td><td>{e(str(h.priority))}</td>"
             f"<td>{e(str(h.trend))}</td></tr>"
             for h in self.hotspots.itertuples(index=False)
-        ) or "<tr><td colspan=6>No hotspot in the period.</td></tr>"
+        ) or "<tr><td colspan=8>No hotspot in the period.</td></tr>"
         notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
         return (
             "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
@@ -178,9 +185,9 @@ class WardReport:
             f"<p><strong>{e(self._headline())}</strong></p>"
             "<table><tr><th>category</th><th>current</th><th>previous</th><th>change</th><th>change %</th>"
             f"<th>p-value</th><th>significant</th></tr>{rows}</table>"
-            "<h2>Top hotspots</h2><table><tr><th>rank</th><th>hotspot</th><th>incidents</th>"
+            "<h2>Top hotspots</h2><table><tr><th>rank</th><th>hotspot</th><th>id</th><th>incidents</th><th>forecast</th>"
             f"<th>dominant category</th><th>priority</th><th>trend</th></tr>{hs}</table>"
-            f"<h2>Accuracy of the ward's map (last backtest fold)</h2><p>{e(self._accuracy_text())}</p>"
+            f"<h2>Accuracy of the delivered hotspots (backtest)</h2><p>{e(self._accuracy_text())}</p>"
             f"<ul>{notes}</ul></body></html>"
         )
 
@@ -206,6 +213,7 @@ def ward_report(
     top: int = 10,
     lang: str = "vi",
     hotspot_params: dict[str, Any] | None = None,
+    hotspot_set: Any = None,
 ) -> WardReport:
     """Build the report of one ward.
 
@@ -221,11 +229,11 @@ def ward_report(
         The period; default the ``months`` whole months up to the latest incident.
     top : int
         Number of hotspots listed.
+    hotspot_set : HotspotSet, optional
+        The ward's hotspot set (:func:`ward_geo.workflows.ward_hotspot_set`), so the report lists
+        the hotspots of the map, the service and the patrol plan; default: computed from
+        ``incidents`` by :func:`ward_geo.workflows.compute_hotspot_set` (the same defaults).
     """
-    from ward_geo.analysis.evaluation import evaluate_hotspots
-    from ward_geo.analysis.hotspots import find_hotspots
-    from ward_geo.analysis.trends import classify_trends
-
     ward = boundaries[boundaries["ward_id"] == ward_id]
     if ward.empty:
         raise NotFoundError(f"ward {ward_id!r} is not among the {len(boundaries)} wards loaded")
@@ -251,24 +259,26 @@ def ward_report(
     notes: list[str] = []
     t = pd.to_datetime(mine["occurred_at"], utc=True)
     in_period = mine[(t >= since) & (t < until)]
-    hotspots = pd.DataFrame(columns=["rank", "hotspot_id", "n_incidents", "dominant_category", "priority", "trend"])
+    columns = ["rank", "hotspot_id", "name", "n_incidents", "forecast_incidents", "dominant_category", "priority",
+               "trend"]
+    hotspots = pd.DataFrame(columns=columns)
     accuracy = None
-    if len(in_period) >= 10:
-        found = find_hotspots(in_period, ward, **(hotspot_params or {}))
-        if len(found):
-            history = mine[t < until]
-            found = classify_trends(found, history, ward)
-            hotspots = found.sort_values("rank").head(top)[list(hotspots.columns)]
-        # accuracy on the last fold: hotspots from the period's first part, tested on its last month
-        test_start = until - pd.DateOffset(months=1)
-        train = mine[(t >= since) & (t < test_start)]
-        test = mine[(t >= test_start) & (t < until)]
-        if len(train) >= 10 and len(test):
-            fold_hotspots = find_hotspots(train, ward, **(hotspot_params or {}))
-            acc = evaluate_hotspots(fold_hotspots, test, boundaries=ward, train_incidents=train)
-            acc["test_window"] = f"{test_start.date()} – {(until - pd.Timedelta(seconds=1)).date()}"
-            accuracy = acc
-    else:
-        notes.append(f"only {len(in_period)} incidents in the period: too few for hotspots")
+    if hotspot_set is None:
+        from ward_geo.workflows import compute_hotspot_set
+
+        hotspot_set = compute_hotspot_set(mine, ward, [ward_id], params=hotspot_params)
+    found = hotspot_set.hotspots
+    if len(found):
+        hotspots = found.sort_values("rank").head(top)[[c for c in columns if c in found.columns]]
+    params = found.attrs.get("params") or {}
+    selection = params.get("selection") or {}
+    chosen = [r for r in selection.get("evidence") or [] if r.get("method") == params.get("method")]
+    accuracy = {
+        "hotspot_set_id": hotspot_set.set_id, "method": params.get("method"),
+        "window": f"{params.get('since')} – {params.get('until')}", "reason": selection.get("reason"),
+        **(chosen[0] if chosen else {}),
+    }
+    if not len(in_period):
+        notes.append("no incidents in the period")
     name = str(ward["name"].iloc[0])
     return WardReport(ward_id, name, since, until, figures, total, hotspots, accuracy, lang, notes)

@@ -1,4 +1,4 @@
-"""Accuracy metrics against hand-computed cases; backtest fold boundaries; tuning."""
+"""Accuracy metrics against hand-computed cases; the backtest of delivered hotspots; auto."""
 
 import math
 
@@ -140,25 +140,54 @@ def test_rolling_folds_have_no_leakage():
     assert ev.rolling_folds(times, max_folds=3)[0].origin == folds[-3].origin
 
 
-def test_backtest_windows_are_disjoint_and_scored():
-    rng = np.random.default_rng(3)
-    n = 2400
-    times = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 730, n), unit="D")
+def _hot_ward(seed, n=2400, days=730):
+    rng = np.random.default_rng(seed)
+    times = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), unit="D")
     hot = rng.normal([500300, 2300300], 30, size=(n // 2, 2))
     bg = rng.uniform([500000, 2300000], [501000, 2301000], size=(n - n // 2, 2))
     inc = _incidents(times, np.vstack([hot, bg]))
-    ward = gpd.GeoDataFrame({"ward_id": ["w"]}, geometry=[box(500000, 2300000, 501000, 2301000)], crs="EPSG:32648").to_crs(4326)
-    res = ev.backtest(inc, ward, train="12M", test="1M", step="3M", methods=["kde", "grid_counts", "last_period"])
+    ward = gpd.GeoDataFrame({"ward_id": ["w"], "name": ["W"]}, geometry=[box(500000, 2300000, 501000, 2301000)],
+                            crs="EPSG:32648").to_crs(4326)
+    inc["ward_id"] = "w"
+    return inc, ward
+
+
+def test_cell_inclusion_shares_ties_by_expected_value():
+    valid = np.ones(4, dtype=bool)
+    p = ev.cell_inclusion(np.array([5.0, 1.0, 1.0, 0.0]), valid, 2.0)
+    assert p.tolist() == [1.0, 0.5, 0.5, 0.0]  # one whole cell, then half of each tied cell
+    p = ev.cell_inclusion(np.array([5.0, 1.0, 1.0, 0.0]), valid, 0.25)
+    assert p.tolist() == [0.25, 0.0, 0.0, 0.0]
+    assert ev.cell_inclusion(np.zeros(4), valid, 2.0).sum() == pytest.approx(2.0)
+
+
+def test_backtest_scores_delivered_hotspots_without_leakage(monkeypatch):
+    from ward_geo.analysis import hotspots as hs
+
+    inc, ward = _hot_ward(3)
+    seen = []
+    real = hs.delivered_hotspots
+
+    def spy(gdf, *args, **kwargs):
+        seen.append((pd.to_datetime(gdf["occurred_at"], utc=True).max(), kwargs["until"]))
+        return real(gdf, *args, **kwargs)
+
+    monkeypatch.setattr(hs, "delivered_hotspots", spy)
+    res = ev.backtest(inc, ward, methods=["recency", "counts"], train="12M", test="1M", step="3M")
+    assert seen and all(latest < until for latest, until in seen)  # training never sees the test window
     assert not res.folds.empty
-    assert (res.folds["n_train"] > 0).all() and (res.folds["n_test"] > 0).all()
-    # per fold, counts match the windows exactly: nothing from the test window in training
     t = pd.to_datetime(inc["occurred_at"], utc=True)
     for row in res.folds.itertuples():
         assert row.n_train == int(((t >= row.train_start) & (t < row.origin)).sum())
         assert row.n_test == int(((t >= row.origin) & (t < row.test_end)).sum())
-    summary = res.summary.set_index("method")
-    assert summary.loc["kde", "pai_median"] > 5  # a real hotspot is found
-    assert set(res.curves["method"]) == {"kde", "grid_counts", "last_period"}
+        assert row.flagged_area_m2 <= row.share * res.study_area_m2 * (1 + 1e-6)
+    assert set(res.summary["share"]) == {0.01, 0.05}
+    five = res.at(0.05).set_index("method")
+    assert five.loc["recency", "pai_median"] > 5  # the real hotspot is found
+    for b in ev.BASELINES:
+        assert np.isfinite(five.loc["recency", f"{b}_pai_median"])
+    assert five.loc["recency", "ratio_low"] <= five.loc["recency", "ratio_to_counts"] <= five.loc["recency", "ratio_high"]
+    assert res.study_area_m2 == pytest.approx(1e6, rel=0.01)  # the ward, not the file's extent
     payload = res.to_dict()
     assert payload["summary"] and all(v is None or isinstance(v, (float, int, str)) for v in payload["summary"][0].values())
 
@@ -174,36 +203,50 @@ def test_backtest_refuses_short_history_and_unknown_method():
 
 
 def test_backtest_plot_and_json(tmp_path):
-    rng = np.random.default_rng(4)
-    n = 800
-    times = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 540, n), unit="D")
-    xy = np.vstack([rng.normal([500500, 2300500], 40, size=(n // 2, 2)),
-                    rng.uniform([500000, 2300000], [501000, 2301000], size=(n // 2, 2))])
-    res = ev.backtest(_incidents(times, xy), train="12M", test="1M", step="2M", methods=["kde", "grid_counts"])
-    png = res.plot(tmp_path / "curves.png")
+    inc, ward = _hot_ward(4, n=800, days=540)
+    res = ev.backtest(inc, ward, train="12M", test="1M", step="2M", methods=["kde", "counts"])
+    png = res.plot(tmp_path / "pai.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     out = res.to_json(tmp_path / "bt.json")
     assert "NaN" not in out.read_text()
 
 
-def test_find_hotspots_tune_picks_by_backtest_and_reports():
+def test_auto_picks_by_evidence_and_says_why():
     from ward_geo.analysis.hotspots import find_hotspots
 
-    rng = np.random.default_rng(5)
-    n = 1600
-    times = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 600, n), unit="D")
-    xy = np.vstack([rng.normal([500300, 2300300], 30, size=(n // 2, 2)),
-                    rng.uniform([500000, 2300000], [501500, 2301500], size=(n - n // 2, 2))])
-    inc = _incidents(times, xy)
-    ward = gpd.GeoDataFrame({"ward_id": ["w"], "name": ["W"]},
-                            geometry=[box(500000, 2300000, 501500, 2301500)], crs="EPSG:32648").to_crs(4326)
-    spots = find_hotspots(inc, ward, since="2025-06-01", until="2025-08-24", tune=True)
-    tuning = spots.attrs["params"]["tuning"]
-    assert tuning["method"] in {"kde", "dbscan", "gistar"}
-    assert tuning["folds"] >= 1 and len(tuning["candidates"]) == 13
-    assert tuning["pai_median"] == max(c["pai_median"] for c in tuning["candidates"] if c["pai_median"] is not None)
-    assert spots.attrs["params"]["method"] == tuning["method"]
-    assert "backtest folds" in spots.attrs["params"]["reason"]
+    inc, ward = _hot_ward(5, n=1600, days=365)
+    spots = find_hotspots(inc, ward)
+    params = spots.attrs["params"]
+    selection = params["selection"]
+    assert params["requested_method"] == "auto"
+    assert params["method"] == selection["method"] in ev.AUTO_CANDIDATES
+    assert selection["folds"] >= 2
+    assert str(selection["method"]) in selection["reason"] and "prior counts" in selection["reason"]
+    methods = {row["method"] for row in selection["evidence"]}
+    assert methods == set(ev.AUTO_CANDIDATES)
     assert len(spots) >= 1
-    with pytest.raises(ParameterError, match="needs since"):
-        find_hotspots(inc, ward, tune=True)
+    # too little history: counts, and the reason says so
+    short = inc[pd.to_datetime(inc["occurred_at"], utc=True) < pd.Timestamp("2024-03-01", tz="UTC")]
+    few = find_hotspots(short, ward)
+    assert few.attrs["params"]["method"] == "counts"
+    assert "too little" in few.attrs["params"]["selection"]["reason"]
+
+
+def test_registry_is_the_only_dispatch(monkeypatch):
+    from ward_geo.analysis.hotspots import find_hotspots, registry
+
+    calls = []
+    real = registry.run_method
+
+    def spy(name, *args, **kwargs):
+        calls.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(registry, "run_method", spy)
+    import ward_geo.analysis.hotspots as hs
+
+    monkeypatch.setattr(hs, "run_method", spy)
+    inc, ward = _hot_ward(6, n=1200, days=365)
+    find_hotspots(inc, ward)
+    assert calls and set(calls) <= set(registry.REGISTRY)
+    assert set(calls) >= set(ev.AUTO_CANDIDATES)  # the backtest ran every candidate through it

@@ -462,7 +462,8 @@ class BacktestResult:
 
 
 def _baseline_grid(area: Any, cell_size: float) -> StudyGrid:
-    cell = max(cell_size, math.sqrt(max(area.area, 1.0) / _MAX_BASELINE_CELLS))
+    minx, miny, maxx, maxy = area.bounds
+    cell = max(cell_size, math.sqrt(max((maxx - minx) * (maxy - miny), 1.0) / _MAX_BASELINE_CELLS))
     return make_grid(area, float(math.ceil(cell)))
 
 
@@ -528,7 +529,8 @@ def backtest(
     ward_ids : sequence of str, optional
         The study wards (incidents outside them are ignored).
     methods : sequence of str
-        Registered hotspot methods (:data:`ward_geo.analysis.hotspots.METHODS`, not ``auto``).
+        Registered hotspot methods, or ``"auto"`` (the default of ``find_hotspots``: each
+        fold's method is chosen by :func:`select_method` on that fold's training window).
     train, test, step : str or DateOffset
         Window lengths (``"12M"``, ``"1M"``, ``"4W"``); ``step`` defaults to ``test``.
     shares : sequence of float
@@ -556,15 +558,18 @@ def backtest(
     from ward_geo.analysis.hotspots.registry import REGISTRY
     from ward_geo.analysis.hotspots.request import canonical_order, metric_xy, study_area, study_wards
 
-    unknown = [m for m in methods if m not in REGISTRY]
+    unknown = [m for m in methods if m not in REGISTRY and m != "auto"]
     if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; expected any of {list(REGISTRY)}")
+        raise ParameterError(f"unknown method(s) {unknown}; expected auto or any of {list(REGISTRY)}")
     bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
     if bad_shares or not shares:
         raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
     if "occurred_at" not in incidents.columns:
         raise InputError("incidents have no occurred_at column; a backtest needs dated incidents")
     gdf = incidents[incidents["occurred_at"].notna()]
+    if gdf.attrs:  # pandas deep-copies attrs on every column access
+        gdf = gdf.copy(deep=False)
+        gdf.attrs = {}
     wards = list(ward_ids) if ward_ids is not None else None
     if wards is not None and "ward_id" in gdf.columns:
         gdf = gdf[gdf["ward_id"].isin(wards)]
@@ -612,10 +617,15 @@ def backtest(
             opts = {**(options or {}), **params[method]}
             eps = opts.pop("eps", None)
             min_samples = opts.pop("min_samples", None)
-            hs = delivered_hotspots(train_frame, boundaries, method, eps=eps, min_samples=min_samples,
+            chosen = method
+            if method == "auto":  # what find_hotspots delivers by default: chosen on the training window only
+                chosen = select_method(train_frame, boundaries, since=fold.train_start, until=fold.origin,
+                                       ward_ids=study_ids, options=opts, timezone=timezone).method
+            hs = delivered_hotspots(train_frame, boundaries, chosen, eps=eps, min_samples=min_samples,
                                     since=fold.train_start, until=fold.origin, ward_ids=study_ids,
                                     options=opts, timezone=timezone)
             polys_m = np.asarray(hs.to_crs(crs).geometry.values, dtype=object) if len(hs) else np.empty(0, object)
+            top_share = float(shapely.area(shapely.intersection(polys_m[0], area))) / A if len(polys_m) else math.nan
             for share in shares:
                 taken, n_taken = _take_by_rank(polys_m, area, share * A)
                 a = float(taken.area)
@@ -629,7 +639,8 @@ def backtest(
                 row: dict[str, Any] = {
                     "fold": fold.index, "method": method, "share": float(share),
                     "train_start": fold.train_start, "origin": fold.origin, "test_end": fold.test_end,
-                    "n_train": n_tr, "n_test": n_te, "n_hotspots": int(len(hs)), "n_taken": n_taken,
+                    "n_train": n_tr, "n_test": n_te, "chosen": chosen, "n_hotspots": int(len(hs)),
+                    "n_taken": n_taken, "top_share": top_share,
                     "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
                     "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
                     "pei": pei(n, best) if a > 0 else math.nan,
@@ -652,7 +663,8 @@ def backtest(
                         notes.append(note)
         if on_fold:
             on_fold(done, len(folds))
-    columns = ["fold", "method", "share", "train_start", "origin", "test_end", "n_train", "n_test", "n_hotspots",
+    columns = ["fold", "method", "share", "train_start", "origin", "test_end", "n_train", "n_test", "chosen",
+               "n_hotspots", "top_share",
                "n_taken", "flagged_area_m2", "n_hit", "hit_rate", "pai", "pei"]
     columns += [f"{b}_{m}" for b in BASELINES for m in ("hit_rate", "pai")]
     fold_table = pd.DataFrame(rows, columns=columns)

@@ -16,10 +16,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from ward_geo.analysis.hotspots.registry import METHODS
 from ward_geo.api.deps import ServiceState
 from ward_geo.api.ogc import TimeFilter, parse_instant
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.errors import InputError, NotFoundError, ParameterError, WardGeoError
+from ward_geo.schema import WGS84
 
 __all__ = [
     "WARD_ID_PATTERN",
@@ -40,7 +42,8 @@ __all__ = [
 log = logging.getLogger("ward_geo.api")
 WARD_ID_PATTERN = r"^[a-z0-9][a-z0-9\-]{0,99}$"
 _WARD_ID = re.compile(WARD_ID_PATTERN)
-HOTSPOT_METHODS: tuple[str, ...] = ("dbscan", "hdbscan", "stdbscan", "kde", "gistar")
+#: Hotspot methods the service accepts: ``auto`` and the registry's.
+HOTSPOT_METHODS: tuple[str, ...] = METHODS
 #: Columns of the hotspot table that are never served (they list individual incidents).
 _POINT_LEVEL_COLUMNS = ("member_ids",)
 
@@ -141,38 +144,30 @@ def _serve_hotspots(hotspots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 # ---------------------------------------------------------------- hotspots
-def _with_trends(hotspots: gpd.GeoDataFrame, history: gpd.GeoDataFrame, ward: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Hotspots with their emerging-hotspot ``trend`` class over the ward's whole history."""
-    from ward_geo.analysis.trends import classify_trends
+def _ward_set(state: ServiceState, ward_id: str, query: HotspotQuery | None = None) -> Any:
+    """The ward's hotspot set (read from the store when current, else computed and kept)."""
+    from ward_geo.workflows import ward_hotspot_set
 
-    if len(hotspots) == 0 or history["occurred_at"].notna().sum() == 0:
-        return hotspots
-    return classify_trends(hotspots, history, ward)
+    store = state.stores.get()
+    if query is None:
+        return ward_hotspot_set(store, ward_id)
+    params = {k: v for k, v in (("eps", query.eps), ("min_samples", query.min_samples)) if v is not None}
+    until = _exclusive(query.until)
+    return ward_hotspot_set(
+        store, ward_id, method=query.method, categories=list(query.categories) or None,
+        since=query.since, until=until, params=params or None,
+    )
 
 
 def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str) -> bytes:
-    """Hotspot GeoJSON bytes of one ward (blocking, CPU-bound)."""
-    from ward_geo.analysis.hotspots import find_hotspots
+    """Hotspot GeoJSON bytes of one ward's hotspot set (blocking, CPU-bound)."""
     from ward_geo.io.writers import geojson_dumps, json_safe, to_geojson
 
-    store = state.stores.get()
-    incidents = store.query(
-        ward_ids=[query.ward_id],
-        categories=list(query.categories) or None,
-        since=query.since,
-        until=_exclusive(query.until),
-    )
-    boundaries = store.boundaries([query.ward_id])
-    hotspots = find_hotspots(
-        incidents, boundaries, method=query.method, eps=query.eps, min_samples=query.min_samples
-    )
-    if query.since is None and query.until is None:
-        history = incidents  # the window is the whole history already
-    else:
-        history = store.query(ward_ids=[query.ward_id], categories=list(query.categories) or None)
-    hotspots = _with_trends(hotspots, history, boundaries)
+    hset = _ward_set(state, query.ward_id, query)
+    hotspots = hset.hotspots
     collection = to_geojson(_serve_hotspots(hotspots))
     collection["ward_id"] = query.ward_id
+    collection["hotspotSet"] = json_safe(hset.summary())
     collection["parameters"] = json_safe(
         {
             "method": query.method,
@@ -184,7 +179,7 @@ def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str
             "chosen": hotspots.attrs.get("params"),
         }
     )
-    collection["numberOfIncidents"] = len(incidents)
+    collection["numberOfIncidents"] = int((hotspots.attrs.get("params") or {}).get("n_selected", 0))
     collection["dataVersion"] = version
     return geojson_dumps(collection).encode("utf-8")
 
@@ -200,13 +195,17 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery) -> bytes:
 
 
 def compute_all_hotspots(state: ServiceState) -> gpd.GeoDataFrame:
-    """Hotspots over every incident of the store (blocking, CPU-bound)."""
-    from ward_geo.analysis.hotspots import find_hotspots
-
+    """Every ward's default hotspot set, one table (blocking, CPU-bound)."""
     store = state.stores.get()
-    incidents = store.query()
-    boundaries = store.boundaries()
-    return _serve_hotspots(find_hotspots(incidents, boundaries, method="dbscan"))
+    counts = store.ward_counts()
+    with_data = counts[(counts["n_incidents"] > 0) & counts["name"].notna()] if len(counts) else counts
+    tables = [_ward_set(state, str(w)).hotspots for w in with_data["ward_id"]] if len(counts) else []
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        from ward_geo.analysis.hotspots.table import empty_table
+
+        return empty_table()
+    return _serve_hotspots(gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry", crs=WGS84))
 
 
 async def all_hotspots(state: ServiceState, version: str) -> gpd.GeoDataFrame:
@@ -223,14 +222,12 @@ def compute_ward_map(state: ServiceState, ward_id: str, with_points: bool) -> by
     ``with_points`` False draws only aggregates (boundary, hotspot polygons): the map a
     viewer may see.
     """
-    from ward_geo.analysis.hotspots import find_hotspots
     from ward_geo.maps import render_map_html, ward_map
 
     store = state.stores.get()
     incidents = store.query(ward_ids=[ward_id])
     boundaries = store.boundaries()
-    ward = boundaries.loc[boundaries["ward_id"] == ward_id]
-    hotspots = _serve_hotspots(_with_trends(find_hotspots(incidents, ward), incidents, ward))
+    hotspots = _serve_hotspots(_ward_set(state, ward_id).hotspots)
     built = ward_map(
         incidents if with_points else None,
         boundaries,
@@ -261,7 +258,9 @@ def compute_patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
     ward_id = request["ward_id"]
     incidents = store.query(ward_ids=[ward_id])
     boundaries = store.boundaries()
-    plan = plan_patrol(incidents, boundaries, ward_id, **{k: v for k, v in request.items() if k != "ward_id"})
+    hotspots = _ward_set(state, ward_id).hotspots  # the ward's hotspot set: same ids as the map and the API
+    plan = plan_patrol(incidents, boundaries, ward_id, hotspots=hotspots,
+                       **{k: v for k, v in request.items() if k != "ward_id"})
     return geojson_dumps(plan.to_geojson()).encode("utf-8")
 
 

@@ -101,6 +101,7 @@ def plan_patrol(
     eps: float | None = None,
     min_samples: int | None = None,
     timezone: str | None = None,
+    hotspots: gpd.GeoDataFrame | None = None,
 ) -> PatrolPlan:
     """Plan patrol routes for one ward and shift.
 
@@ -152,6 +153,10 @@ def plan_patrol(
         :func:`ward_geo.planning.risk.shift_risk`).
     timezone : str, optional
         Zone of the shift times (default: the ``WARD_GEO_TIMEZONE`` setting).
+    hotspots : GeoDataFrame, optional
+        The ward's hotspot set (:func:`ward_geo.workflows.ward_hotspot_set`): the plan visits
+        those hotspots (same ids, ranks and names as the map and the report) and records the
+        set id in its summary (``hotspot_set_id``).
 
     Returns
     -------
@@ -188,6 +193,7 @@ def plan_patrol(
     risk = shift_risk(
         incidents, boundaries, ward_id, shift,
         half_life_days=half_life_days, category_weights=category_weights, eps=eps, min_samples=min_samples,
+        hotspots=hotspots,
     )
     network = _resolve_network(graph, mode, polygon)
     horizon = shift.minutes * 60
@@ -367,6 +373,9 @@ def plan_patrol(
         "incidents_without_exact_time": int(risk.excluded_imprecise),
         "half_life_days": float(half_life_days),
         "hotspot_method": risk.method,
+        "hotspot_set_id": (str(hotspots["hotspot_set_id"].iloc[0])
+                           if hotspots is not None and "hotspot_set_id" in hotspots.columns and len(hotspots)
+                           else None),
         "hotspots": int(len(hot)),
         "hotspots_visited": len(visited),
         "stops": int(sum(len(u.stops) for u in unit_routes)),

@@ -423,6 +423,7 @@ def shift_risk(
     eps: float | None = None,
     min_samples: int | None = None,
     margin_m: float = 100.0,
+    hotspots: gpd.GeoDataFrame | None = None,
 ) -> ShiftRisk:
     """Weight the ward's incidents for a shift and find its hotspots.
 
@@ -445,6 +446,11 @@ def shift_risk(
         (three times the ward's average density for the shift).
     margin_m : float
         Incidents this close outside the ward still count (patrols do not stop at the line).
+    hotspots : GeoDataFrame, optional
+        The ward's hotspot set (:func:`ward_geo.workflows.ward_hotspot_set`): its polygons,
+        ids, ranks and names are used, and each gets the shift's risk of the incidents inside it
+        (the same hotspots as the map and the report). Without it, the shift's incidents are
+        clustered at patrol scale (``eps``, ``min_samples``).
 
     Returns
     -------
@@ -480,6 +486,8 @@ def shift_risk(
             "centre_lon": pd.Series([], dtype=float),
             "centre_lat": pd.Series([], dtype=float),
             "member_ids": pd.Series([], dtype=object),
+            "rank": pd.Series([], dtype="Int64"),
+            "name": pd.Series([], dtype=object),
         },
         geometry=gpd.GeoSeries([], crs=WGS84),
         crs=WGS84,
@@ -487,31 +495,45 @@ def shift_risk(
     if len(chosen) < 3:
         notes.append(f"only {len(chosen)} incident(s) in the shift's hours: no hotspots")
         return ShiftRisk(shift, chosen, empty, total, excluded, "none", half_life_days, notes)
-    if eps is None:
-        eps = DEFAULT_HOTSPOT_EPS_M
-    if min_samples is None:
-        min_samples = patrol_min_samples(len(chosen), ward_area_m2(boundaries, ward_id), eps)
-    found, method = _cluster(chosen, boundaries, eps, min_samples)
-    if found is None or len(found) == 0:
-        notes.append("the shift's incidents form no hotspot")
-        return ShiftRisk(shift, chosen, empty, total, excluded, method, half_life_days, notes)
-    # trend classes (emerging-hotspot analysis over monthly slices of the shift's incidents)
-    from ward_geo.analysis.trends import classify_trends
-
-    found = classify_trends(found, chosen, boundaries[boundaries["ward_id"] == ward_id])
-    by_id = pd.Series(np.arange(len(chosen)), index=chosen["incident_id"].astype(str).to_numpy())
     xy = np.column_stack([chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy()])
+    if hotspots is not None:
+        found = hotspots.to_crs(WGS84) if hotspots.crs is not None and not hotspots.crs.equals(WGS84) else hotspots
+        set_id = found["hotspot_set_id"].iloc[0] if "hotspot_set_id" in found.columns and len(found) else None
+        method = f"hotspot set {set_id}" if set_id else "given hotspots"
+        import shapely
+
+        tree = shapely.STRtree(np.asarray(found.geometry.values, dtype=object))
+        pts, polys = tree.query(shapely.points(xy), predicate="within")
+        inside = [pts[polys == i] for i in range(len(found))]
+        if len(found) == 0:
+            notes.append("the hotspot set is empty")
+            return ShiftRisk(shift, chosen, empty, total, excluded, method, half_life_days, notes)
+    else:
+        if eps is None:
+            eps = DEFAULT_HOTSPOT_EPS_M
+        if min_samples is None:
+            min_samples = patrol_min_samples(len(chosen), ward_area_m2(boundaries, ward_id), eps)
+        found, method = _cluster(chosen, boundaries, eps, min_samples)
+        if found is None or len(found) == 0:
+            notes.append("the shift's incidents form no hotspot")
+            return ShiftRisk(shift, chosen, empty, total, excluded, method, half_life_days, notes)
+        # trend classes (emerging-hotspot analysis over monthly slices of the shift's incidents)
+        from ward_geo.analysis.trends import classify_trends
+
+        found = classify_trends(found, chosen, boundaries[boundaries["ward_id"] == ward_id])
+        by_id = pd.Series(np.arange(len(chosen)), index=chosen["incident_id"].astype(str).to_numpy())
+        inside = [by_id.reindex([str(m) for m in ms]).dropna().astype(int).to_numpy() for ms in found["member_ids"]]
     weights = chosen["risk_weight"].to_numpy()
     rows = []
-    for _, hot in found.iterrows():
-        members = by_id.reindex([str(m) for m in hot["member_ids"]]).dropna().astype(int).to_numpy()
+    for position, (_, hot) in enumerate(found.iterrows()):
+        members = np.asarray(inside[position], dtype=np.int64)
         if len(members) == 0:
             continue
         w = weights[members]
         centre = (xy[members] * w[:, None]).sum(axis=0) / w.sum() if w.sum() > 0 else xy[members].mean(axis=0)
         member_rows = chosen.iloc[members]
         counts = member_rows["category"].astype(object).value_counts()
-        trend = str(hot["trend"])
+        trend = str(hot["trend"]) if "trend" in hot.index else "none"
         rows.append(
             {
                 "hotspot_id": str(hot["hotspot_id"]),
@@ -523,6 +545,8 @@ def shift_risk(
                 "centre_lon": float(centre[0]),
                 "centre_lat": float(centre[1]),
                 "member_ids": [str(m) for m in member_rows["incident_id"]],
+                "rank": int(hot["rank"]) if "rank" in hot.index and pd.notna(hot["rank"]) else None,
+                "name": hot["name"] if "name" in hot.index else None,
                 "geometry": hot.geometry,
             }
         )

@@ -20,6 +20,7 @@ import math
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -411,6 +412,9 @@ def select_incidents(
                 stored = store.boundaries()
                 boundaries = stored if len(stored) else None
     check_incidents(gdf)
+    if gdf.attrs:  # the reader's report rides in attrs; pandas would deep-copy it on every access
+        gdf = gdf.copy(deep=False)
+        gdf.attrs = {}
     n_input = len(gdf)
     if request.ward_ids is not None and boundaries is not None and len(gdf) and (
         "ward_id" not in gdf.columns or gdf["ward_id"].isna().all()
@@ -422,15 +426,21 @@ def select_incidents(
     return canonical_order(gdf), boundaries, n_input
 
 
-def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
-    """Point coordinates in the metric CRS :func:`ward_geo.projection.to_metric` would choose."""
+@lru_cache(maxsize=16)
+def _transformer(source_wkt: str, target_wkt: str) -> Any:
+    """A cached pyproj transformer (building one costs tens of milliseconds)."""
     from pyproj import Transformer
 
+    return Transformer.from_crs(source_wkt, target_wkt, always_xy=True)
+
+
+def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
+    """Point coordinates in the metric CRS :func:`ward_geo.projection.to_metric` would choose."""
     from ward_geo.projection import metric_crs_for
 
     crs = metric_crs_for(gdf)
     xy = shapely.get_coordinates(gdf.geometry.values)
-    transformer = Transformer.from_crs(gdf.crs, crs, always_xy=True)
+    transformer = _transformer(gdf.crs.to_wkt(), crs.to_wkt())
     x, y = transformer.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y]).astype(np.float64), crs
 

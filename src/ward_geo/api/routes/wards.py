@@ -52,7 +52,7 @@ async def ward_hotspots(
     category: list[str] | None = Query(None, description="category code(s), repeated or comma-separated"),
     since: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
     until: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
-    method: str = Query("dbscan", pattern="^(" + "|".join(services.HOTSPOT_METHODS) + ")$"),
+    method: str = Query("auto", pattern="^(" + "|".join(services.HOTSPOT_METHODS) + ")$"),
     eps: float | None = Query(None, gt=0, le=5000, description="neighbourhood radius in metres (default: from the data)"),
     min_samples: int | None = Query(None, ge=1, le=1_000_000, description="core-point threshold (default: from the data)"),
     principal: Principal = Depends(require("viewer")),
