@@ -496,12 +496,21 @@ def _hotspot_popup(row: Mapping[str, Any], lang: str, zone: ZoneInfo, params_rea
     trend_text = _trend_text(trend, ui) if isinstance(trend, str) and trend else ui["unknown_trend"]
     rank = row.get("rank")
     rank_text = str(int(rank)) if _num(rank) is not None else "–"
-    head = f"{e(ui['hotspots'])} #{e(rank_text)} · {e(ui['priority'])}: {e(ui.get(priority, priority))}"
+    name = row.get("name")
+    place = f" · {e(str(name))}" if isinstance(name, str) and name else ""
+    head = f"#{e(rank_text)}{place} · {e(ui['priority'])}: {e(ui.get(priority, priority))}"
     rows = [
+        ("id", str(row.get("hotspot_id") or "–")),
         (ui["n_incidents"], str(int(_num(row.get("n_incidents")) or 0))),
         (ui["rank"], rank_text),
         (ui["trend"], trend_text),
     ]
+    forecast = _num(row.get("forecast_incidents"))
+    if forecast is not None:
+        low, high = _num(row.get("forecast_low")), _num(row.get("forecast_high"))
+        interval = f" ({low:.0f}–{high:.0f})" if low is not None and high is not None else ""
+        label = "dự báo tháng tới" if lang == "vi" else "forecast, next month"
+        rows.append((label, f"{forecast:.1f}{interval}"))
     score = _num(row.get("weighted_score"))
     if score is not None:
         rows.append((ui["score"], f"{score:.1f}"))
@@ -607,8 +616,9 @@ def _hotspot_payload(
         first_local = first_local.tz_convert(zone) if first_local is not None else None
         last_local = last_local.tz_convert(zone) if last_local is not None else None
         rank = _num(row.get("rank"))
+        place = row.get("name") if isinstance(row.get("name"), str) and row.get("name") else ui["hotspots"]
         tooltip = (
-            f"{escape_html(ui['hotspots'])} #{int(rank) if rank is not None else '–'} · "
+            f"#{int(rank) if rank is not None else '–'} {escape_html(str(place))} · "
             f"{escape_html(ui.get(priority, priority))} · {int(_num(row.get('n_incidents')) or 0)} "
             f"{escape_html(ui['incidents'].lower())}"
         )
