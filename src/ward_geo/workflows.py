@@ -27,10 +27,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ward_geo.errors import NotFoundError
+from ward_geo.io.writers import json_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from ward_geo.store.base import IncidentStore
@@ -73,26 +73,14 @@ class HotspotSet:
         }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def set_definition(ward_ids: Sequence[str], *, method: str = DEFAULT_METHOD, categories: Sequence[str] | None = None,
                    since: object = None, until: object = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """The definition of a hotspot set (without its data version), JSON-safe and canonical."""
-    return _jsonable({
+    return json_safe({
         "rules": RULES_VERSION, "ward_ids": sorted(str(w) for w in ward_ids), "method": method,
         "categories": sorted(categories) if categories is not None else None,
         "since": None if since is None else str(since), "until": None if until is None else str(until),
-        "params": dict(params or {}),
+        "params": dict(sorted((params or {}).items())),
     })
 
 
@@ -283,12 +271,7 @@ def ward_hotspot_set(
     record = HotspotSetRecord(
         set_id=computed.set_id, key=key, data_version=version, definition=definition,
         created_at=computed.created_at, ward_ids=tuple(sorted(wards)), hotspots=computed.hotspots,
-        attrs=_jsonable(_attrs_for_store(computed.hotspots.attrs)),
+        attrs=json_safe(computed.hotspots.attrs),
     )
     store.put_hotspot_set(record)
     return HotspotSet(computed.set_id, key, version, definition, computed.hotspots, computed.created_at)
-
-
-def _attrs_for_store(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The table's attrs as JSON (values that are not JSON data become text)."""
-    return json.loads(json.dumps(attrs, default=str, ensure_ascii=False))

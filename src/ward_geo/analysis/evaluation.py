@@ -764,15 +764,9 @@ def select_method(
     opts = {k: v for k, v in (options or {}).items() if k != "window"}
     horizon = str(opts.get("horizon", "month"))
     test = {"day": "1D", "week": "1W", "month": "1M"}.get(horizon, "1M")
-    frame = incidents
-    if since is not None or until is not None:
-        t = pd.to_datetime(frame["occurred_at"], utc=True)
-        keep = np.ones(len(frame), dtype=bool)
-        if since is not None:
-            keep &= (t >= since).to_numpy(dtype=bool, na_value=False)
-        if until is not None:
-            keep &= (t < until).to_numpy(dtype=bool, na_value=False)
-        frame = frame.iloc[np.flatnonzero(keep)]
+    from ward_geo.analysis.hotspots.request import filter_incidents
+
+    frame = filter_incidents(incidents, None, since, until, None)
     shape_opts = {k: v for k, v in opts.items() if k in {"buffer_m", "max_across_m", "concave_ratio", "horizon",
                                                          "half_life_days", "max_area_share"}}
     try:

@@ -175,6 +175,7 @@ def delivered_hotspots(
         return out
     X, crs = metric_xy(gdf)
     boundaries_m = boundaries.to_crs(crs) if boundaries is not None and len(boundaries) else None
+    clock.lap("project")
     wards_m = study_wards(boundaries_m, X, list(ward_ids) if ward_ids is not None else None)
     area = study_area(wards_m, X)
     area_m2 = float(area.area) if area is not None else None
