@@ -209,9 +209,10 @@ def test_per_category_and_across_categories(hanoi_wards):
     assert sorted(split["category"]) == ["drugs", "theft"]
     assert_valid_table(split, inc)
     assert set(split.attrs["params"]["per_category_params"]) == {"drugs", "theft"}
-    # ranked by the forecast of incidents (not by weight): 20 and 20 recent incidents tie,
-    # and the tie goes to more members, then the id
-    assert split["forecast_incidents"].iloc[0] == pytest.approx(split["forecast_incidents"].iloc[1])
+    # ranked by the forecast of incidents, not by weight: 20 members each give close forecasts
+    # (their recency differs), and the rank follows the forecast
+    assert split["forecast_incidents"].iloc[0] == pytest.approx(split["forecast_incidents"].iloc[1], rel=0.05)
+    assert split["forecast_incidents"].is_monotonic_decreasing
     assert split["rank"].tolist() == [1, 2]
     only = find_hotspots(inc, categories="theft", eps=30, min_samples=5)
     assert only.iloc[0]["category_counts"] == {"theft": 20}

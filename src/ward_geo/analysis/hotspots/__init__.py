@@ -108,13 +108,20 @@ def _groups(gdf: gpd.GeoDataFrame, per_category: bool) -> list[tuple[str | None,
     return [(c, np.flatnonzero(cats == c)) for c in present]
 
 
-def _place_weights(polygons_m: np.ndarray, X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Sum of ``w`` over the points inside each polygon."""
-    if len(polygons_m) == 0:
+def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Sum of ``w`` over the incidents in each place: its members, plus unclustered incidents
+    inside the polygon (members of other hotspots are counted once, in their own)."""
+    k = len(polygons_m)
+    if k == 0:
         return np.empty(0)
-    tree = shapely.STRtree(polygons_m)
-    pts, polys = tree.query(shapely.points(X), predicate="within")
-    return np.bincount(polys, weights=w[pts], minlength=len(polygons_m))
+    member = labels >= 0
+    total = np.bincount(labels[member], weights=w[member], minlength=k).astype(np.float64)
+    loose = np.flatnonzero(~member & (w > 0))
+    if len(loose):
+        tree = shapely.STRtree(polygons_m)
+        pts, polys = tree.query(shapely.points(X[loose]), predicate="within")
+        total += np.bincount(polys, weights=w[loose[pts]], minlength=k)
+    return total
 
 
 def delivered_hotspots(
@@ -241,7 +248,7 @@ def delivered_hotspots(
     horizon = str(opts.get("horizon", "month"))
     half_life = float(opts.get("half_life_days") or DEFAULT_HALF_LIFE_DAYS)
     w_recent = recency_weights(times, t_end, half_life)
-    forecast = forecast_counts(_place_weights(polygons_m, X, w_recent), length_days, horizon=horizon,
+    forecast = forecast_counts(_place_weights(polygons_m, X, labels, w_recent), length_days, horizon=horizon,
                                half_life_days=half_life)
     out = hotspot_table(gdf, labels, polygons_m, crs, method=method, scopes=scopes, boundaries_m=boundaries_m,
                         timezone=timezone, extra=extra, forecast=forecast)
