@@ -50,6 +50,13 @@ def test_same_set_on_every_face(filled_store):
     # no hotspot covers more than 5 % of the ward
     assert (spots["area_m2"] <= 0.05 * params["study_area_m2"] * 1.001).all()
 
+    # the GeoJSON says which set it is and why its method was chosen
+    from ward_geo.io.writers import to_geojson
+
+    collection = to_geojson(spots)
+    assert collection["hotspotSet"]["hotspot_set_id"] == hset.set_id
+    assert collection["selection"]["method"] == params["method"] and collection["selection"]["reason"]
+
     # the CLI reads the stored set
     result = CliRunner().invoke(app, ["hotspots", "--ward", WARD, "--json", "--top", "50"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

@@ -203,7 +203,8 @@ def to_geojson(
     -------
     dict
         ``{"type": "FeatureCollection", "features": [...]}``, JSON-safe (see the module notes);
-        serialise it with :func:`geojson_dumps`.
+        serialise it with :func:`geojson_dumps`. A hotspot table adds ``hotspotSet`` (its set id and
+        data version) and ``selection`` (the method ``auto`` chose, why, and the backtest evidence).
 
     Raises
     ------
@@ -241,7 +242,16 @@ def to_geojson(
         feature["geometry"] = _geometry_dict(geom)
         feature["properties"] = props
         features.append(feature)
-    return {"type": "FeatureCollection", "features": features}
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    # a hotspot table says which set it is and why its method was chosen (RFC 7946 foreign members)
+    if isinstance(gdf.attrs.get("hotspot_set"), dict):
+        info = gdf.attrs["hotspot_set"]
+        collection["hotspotSet"] = json_safe({k: info.get(k) for k in ("hotspot_set_id", "data_version")})
+    selection = (gdf.attrs.get("params") or {}).get("selection") if isinstance(gdf.attrs.get("params"), dict) else None
+    if isinstance(selection, dict):
+        collection["selection"] = json_safe({k: selection.get(k) for k in ("method", "reason", "folds", "share",
+                                                                          "evidence", "notes")})
+    return collection
 
 
 def _json_default(obj: Any) -> Any:
