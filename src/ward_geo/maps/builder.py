@@ -498,7 +498,7 @@ def _hotspot_popup(row: Mapping[str, Any], lang: str, zone: ZoneInfo, params_rea
     rank_text = str(int(rank)) if _num(rank) is not None else "–"
     name = row.get("name")
     place = f" · {e(str(name))}" if isinstance(name, str) and name else ""
-    head = f"#{e(rank_text)}{place} · {e(ui['priority'])}: {e(ui.get(priority, priority))}"
+    head = f"{e(ui['hotspots'])} #{e(rank_text)}{place} · {e(ui['priority'])}: {e(ui.get(priority, priority))}"
     rows = [
         ("id", str(row.get("hotspot_id") or "–")),
         (ui["n_incidents"], str(int(_num(row.get("n_incidents")) or 0))),
