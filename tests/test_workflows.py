@@ -73,6 +73,9 @@ def test_same_set_on_every_face(filled_store):
     assert visited and visited <= set(spots["hotspot_id"])
     names = dict(zip(spots["hotspot_id"], spots["name"], strict=True))
     assert {r for r in plan.hotspots["name"]} <= set(names.values())
+    sheet = plan.schedule_markdown()
+    first_stop = next(s.hotspot_id for unit in plan.units for s in unit.stops)
+    assert names[first_stop] in sheet  # the sheet names the stop's hotspot as the map does
 
     # the report lists the same top hotspots with the same names and ranks
     report = ward_report(WARD, incidents, boundaries, hotspot_set=hset)

@@ -263,6 +263,14 @@ class PatrolPlan:
             f"- {t['station']}: {s['station']['lat']:.6f}, {s['station']['lon']:.6f}",
             "",
         ]
+        # each stop shows its hotspot as the map and the report do: rank, name, id
+        labels: dict[str, str] = {}
+        hot = self.hotspots
+        if hot is not None and len(hot) and "name" in hot.columns:
+            for row in hot.itertuples(index=False):
+                rank = getattr(row, "rank", None)
+                prefix = f"#{int(rank)} " if rank is not None and rank == rank else ""
+                labels[str(row.hotspot_id)] = f"{prefix}{row.name} · {row.hotspot_id}" if row.name else str(row.hotspot_id)
         for unit in self.units:
             lines += [f"## {t['unit']} {unit.unit}", ""]
             if not unit.stops:
@@ -281,7 +289,8 @@ class PatrolPlan:
                     why = f"{stop.reason['n_incidents']} {t['incidents']}: {cats}; {t['trend']} {trend}"
                     lines.append(
                         f"| {stop.sequence} | {stop.arrival:%H:%M} | {stop.departure:%H:%M} "
-                        f"| {stop.dwell_s / 60:.0f} | {_md(stop.hotspot_id)} ({t['visit']} {stop.visit} "
+                        f"| {stop.dwell_s / 60:.0f} | {_md(labels.get(stop.hotspot_id, stop.hotspot_id))} "
+                        f"({t['visit']} {stop.visit} "
                         f"{t['of']} {stop.n_visits}) | {stop.lat:.6f}, {stop.lon:.6f} | {_md(why)} |"
                     )
                 lines.append("")
