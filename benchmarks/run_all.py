@@ -18,6 +18,7 @@ ORDER = (
     "bench_synth.py",
     "bench_clustering.py",
     "bench_hotspots.py",
+    "bench_hotspot_set.py",
     "bench_accuracy.py",
     "bench_maps.py",
     "bench_patrol.py",
