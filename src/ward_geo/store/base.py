@@ -473,17 +473,29 @@ class IncidentStore(ABC):
             The store is unreachable or the transaction failed. Nothing is written.
         """
 
+    #: Query placeholder of the backend's driver (``?`` for sqlite3, ``%s`` for psycopg).
+    PARAM = "?"
+
     @abstractmethod
+    def _one_set(self, where: str, params: Sequence[Any]) -> HotspotSetRecord | None:
+        """The newest stored set matching the SQL condition ``where`` (one transaction), or None."""
+
+    def _set_where(self, **columns: str) -> tuple[str, tuple[str, ...]]:
+        """``col = <placeholder> AND ...`` and the checked values, for :meth:`_one_set`."""
+        where = " AND ".join(f"{name} = {self.PARAM}" for name in columns)
+        return where, tuple(self.check_text(name, value) for name, value in columns.items())
+
     def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
         """The stored set with this id, or None."""
+        return self._one_set(*self._set_where(set_id=set_id))
 
-    @abstractmethod
     def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
         """The newest stored set with this key computed on this data version, or None."""
+        return self._one_set(*self._set_where(key=key, data_version=data_version))
 
-    @abstractmethod
     def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
         """The newest stored set with this key (any data version), or None."""
+        return self._one_set(*self._set_where(key=key))
 
     @abstractmethod
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:

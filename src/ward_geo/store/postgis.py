@@ -170,6 +170,8 @@ class PostGISStore(IncidentStore):
     One instance may be shared by threads (calls are serialised); each process opens its own.
     """
 
+    PARAM = "%s"
+
     backend = "postgis"
 
     def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 30.0) -> None:
@@ -612,16 +614,6 @@ class PostGISStore(IncidentStore):
             return self.hotspot_set_from_rows(row, cur.fetchall())
 
         return self._snapshot("reading a hotspot set", work)
-
-    def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
-        return self._one_set("set_id = %s", (self.check_text("set_id", set_id),))
-
-    def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
-        params = (self.check_text("key", key), self.check_text("data_version", data_version))
-        return self._one_set("key = %s AND data_version = %s", params)
-
-    def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
-        return self._one_set("key = %s", (self.check_text("key", key),))
 
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
         clauses: list[str] = []

@@ -569,16 +569,6 @@ class SQLiteStore(IncidentStore):
 
         return self._read("reading a hotspot set", work)
 
-    def get_hotspot_set(self, set_id: str) -> HotspotSetRecord | None:
-        return self._one_set("set_id = ?", (self.check_text("set_id", set_id),))
-
-    def find_hotspot_set(self, key: str, data_version: str) -> HotspotSetRecord | None:
-        params = (self.check_text("key", key), self.check_text("data_version", data_version))
-        return self._one_set("key = ? AND data_version = ?", params)
-
-    def latest_hotspot_set(self, key: str) -> HotspotSetRecord | None:
-        return self._one_set("key = ?", (self.check_text("key", key),))
-
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
         clauses: list[str] = []
         params: list[Any] = []
