@@ -492,5 +492,18 @@ def study_area(wards_m: gpd.GeoDataFrame | None, X: np.ndarray) -> Any:
         area = shapely.union_all(wards_m.geometry.values)
         if not area.is_empty and area.area > 0:
             return area
-    hull = shapely.convex_hull(shapely.multipoints(X))
-    return shapely.buffer(hull, 200.0)
+    return shapely.buffer(_convex_hull(X), 200.0)
+
+
+def _convex_hull(X: np.ndarray) -> Any:
+    """Convex hull of many points: Qhull's vertices, GEOS for the degenerate cases (a line, a point)."""
+    if len(X) >= 3:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            hull = ConvexHull(X)
+        except QhullError:  # fewer than three distinct positions, or all on one line
+            pass
+        else:
+            return shapely.Polygon(X[hull.vertices])
+    return shapely.convex_hull(shapely.multipoints(X))
