@@ -267,8 +267,13 @@ def _distinct_positions(
     sizes = np.bincount(lab, minlength=k)
     lo = np.full((k, 2), np.inf)
     hi = np.full((k, 2), -np.inf)
-    np.minimum.at(lo, lab, pts)
-    np.maximum.at(hi, lab, pts)
+    if len(lab):
+        if np.any(lab[1:] < lab[:-1]):
+            by_label = np.argsort(lab, kind="stable")
+            lab, pts = lab[by_label], pts[by_label]
+        firsts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        lo[lab[firsts]] = np.minimum.reduceat(pts, firsts, axis=0)
+        hi[lab[firsts]] = np.maximum.reduceat(pts, firsts, axis=0)
     extent = np.prod(np.maximum(hi - lo, 1.0), axis=1)
     cell_k = np.where(
         sizes > SNAP_ABOVE,
@@ -376,11 +381,18 @@ def hotspot_polygons(
     present = np.flatnonzero(ends > starts)
     wide = np.zeros(k, dtype=bool)
     if limit is not None and len(present):
-        m = order[sorted_labels >= 0]
-        node = np.searchsorted(present, sorted_labels[sorted_labels >= 0])
+        # the box diagonal bounds the width: only clusters with a long diagonal need the axes
+        P = X[order[sorted_labels >= 0]]
         counts = (ends - starts)[present]
-        _diag, width, _axis = _group_shapes(X[m], node, np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        wide[present] = width > limit
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        span = np.maximum.reduceat(P, first, axis=0) - np.minimum.reduceat(P, first, axis=0)
+        long = np.flatnonzero(np.hypot(span[:, 0], span[:, 1]) > limit)
+        if len(long):
+            rows = np.concatenate([np.arange(first[j], first[j] + counts[j]) for j in long])
+            node = np.repeat(np.arange(len(long)), counts[long])
+            _diag, width, _along = _group_shapes(P[rows], node, np.concatenate([[0], np.cumsum(counts[long])[:-1]]),
+                                                 counts[long])
+            wide[present[long]] = width > limit
     # wide clusters: split at their density peaks, then halve what is still too wide
     basins_of: dict[int, list[np.ndarray]] = {}
     if limit is not None:

@@ -341,8 +341,12 @@ def _member_groups(ids: pd.Series, labels: np.ndarray, n_inc: np.ndarray) -> lis
     if not (pd.api.types.is_string_dtype(sub.dtype) and sub.dtype != object):
         sub = sub.astype(str)
     text = pa.array(sub, type=pa.large_string(), from_pandas=True)
-    table = pa.table({"label": labels[members], "id": text})
-    order = pc.sort_indices(table, sort_keys=[("label", "ascending"), ("id", "ascending")])
+    if len(text) < 2 or pc.all(pc.less(text[:-1], text[1:])).as_py():
+        # rows in id order (the canonical order of find_hotspots): a stable sort by label suffices
+        order = pa.array(np.argsort(labels[members], kind="stable"))
+    else:
+        table = pa.table({"label": labels[members], "id": text})
+        order = pc.sort_indices(table, sort_keys=[("label", "ascending"), ("id", "ascending")])
     sorted_ids = np.asarray(pc.take(text, order).to_numpy(zero_copy_only=False), dtype=object)
     bounds = np.cumsum(n_inc)[:-1]
     return np.split(sorted_ids, bounds)
