@@ -423,3 +423,18 @@ def test_priority_rule():
     assert priority_for_ranks(np.arange(1, 11)).tolist() == ["high"] * 2 + ["medium"] * 3 + ["low"] * 5
     assert priority_for_ranks(np.array([1])).tolist() == ["high"]
     assert priority_for_ranks(np.array([1, 2, 3])).tolist() == ["high", "medium", "low"]
+
+
+def test_outlines_only_give_the_full_tables_ids_ranks_and_polygons(sf_robbery):
+    from ward_geo.analysis.hotspots import delivered_hotspots
+    from ward_geo.analysis.hotspots.request import canonical_order
+
+    gdf = canonical_order(sf_robbery[sf_robbery["occurred_at"].notna()].reset_index(drop=True))
+    for method in ("dbscan", "recency"):
+        full = delivered_hotspots(gdf, None, method, timezone=LA)
+        light = delivered_hotspots(gdf, None, method, timezone=LA, outlines_only=True)
+        assert len(full) == len(light) > 3
+        assert light["hotspot_id"].tolist() == full["hotspot_id"].tolist()
+        assert light["rank"].tolist() == full["rank"].tolist() == list(range(1, len(full) + 1))
+        back = light.to_crs(full.crs).geometry.values
+        assert all(a.equals_exact(b, 1e-7) for a, b in zip(back, full.geometry.values, strict=True))

@@ -101,3 +101,23 @@ def test_bad_slice_frequency(constructed):
     inc, ward, _ = constructed
     with pytest.raises(ParameterError, match="time slices"):
         emerging_hotspots(inc, ward, freq="Q")
+
+
+def test_vectorised_mann_kendall_equals_pymannkendall():
+    import pymannkendall as mk
+
+    from ward_geo.analysis.trends import mann_kendall
+
+    rng = np.random.default_rng(4)
+    n = 24
+    columns = [rng.poisson(2.0, n), np.arange(n) // 3, (np.arange(n) // 4)[::-1], rng.poisson(0.3, n),
+               np.r_[np.zeros(20), [3, 4, 5, 6]], rng.normal(size=n)]
+    series = np.column_stack(columns).astype(float)
+    trend, p, tau = mann_kendall(series, alpha=0.05)
+    for j in range(series.shape[1]):
+        ref = mk.original_test(series[:, j], alpha=0.05)
+        assert trend[j] == ref.trend
+        assert p[j] == pytest.approx(ref.p, abs=1e-12)
+        assert tau[j] == pytest.approx(ref.Tau, abs=1e-12)
+    flat, short = mann_kendall(np.zeros((12, 1))), mann_kendall(np.arange(3.0))
+    assert flat[0][0] == short[0][0] == "no trend" and flat[1][0] == short[1][0] == 1.0

@@ -623,7 +623,7 @@ def backtest(
                                        ward_ids=study_ids, options=opts, timezone=timezone).method
             hs = delivered_hotspots(train_frame, boundaries, chosen, eps=eps, min_samples=min_samples,
                                     since=fold.train_start, until=fold.origin, ward_ids=study_ids,
-                                    options=opts, timezone=timezone)
+                                    options=opts, timezone=timezone, outlines_only=True)
             polys_m = np.asarray(hs.to_crs(crs).geometry.values, dtype=object) if len(hs) else np.empty(0, object)
             top_share = float(shapely.area(shapely.intersection(polys_m[0], area))) / A if len(polys_m) else math.nan
             for share in shares:

@@ -3,8 +3,9 @@
 The history is cut into time slices (months by default, or weeks). For every grid cell and
 slice, the Getis-Ord Gi* statistic of the slice's cell counts (esda, queen contiguity,
 analytical inference) says whether the cell is a significant hot or cold spot in that
-slice, after a false-discovery-rate correction (esda.fdr). A Mann-Kendall test
-(``pymannkendall``) on the cell's counts across slices gives the trend. Each cell — and
+slice, after a false-discovery-rate correction (esda.fdr). A Mann-Kendall test on the cell's
+counts across slices (vectorised over cells; the same figures as pymannkendall's original test,
+which the tests check) gives the trend. Each cell — and
 each hotspot, through the cells it covers — then gets one class:
 
 ============== ==========================================================================
@@ -50,6 +51,7 @@ __all__ = [
     "trend_label",
     "classify_series",
     "slice_counts",
+    "mann_kendall",
     "emerging_hotspots",
     "classify_trends",
     "EmergingResult",
@@ -130,15 +132,63 @@ def classify_series(
     return "no_pattern"
 
 
-def _mann_kendall(series: np.ndarray, alpha: float) -> tuple[str, float, float]:
-    """Mann-Kendall trend, p-value and Kendall's tau (``no trend`` for flat or short series)."""
-    import pymannkendall as mk
+def mann_kendall(series: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mann-Kendall trend test of many series at once (one per column).
 
-    series = np.asarray(series, dtype=float)
-    if len(series) < 4 or np.all(series == series[0]):
-        return "no trend", 1.0, 0.0
-    res = mk.original_test(series, alpha=alpha)
-    return str(res.trend), float(res.p), float(res.Tau)
+    The original test (Mann 1945; Kendall 1975; Gilbert 1987): the score
+    ``S = sum_{i<j} sign(x_j - x_i)``, its variance with the correction for tied values
+    ``(n(n-1)(2n+5) - sum_t t(t-1)(2t+5)) / 18``, the continuity-corrected
+    ``z = (S - sign(S)) / sqrt(var)``, a two-sided normal p-value, and Kendall's
+    ``tau = S / (n(n-1)/2)``. The same figures as ``pymannkendall.original_test`` for each column
+    (the tests compare them), without its Theil-Sen slope, vectorised over columns.
+
+    Parameters
+    ----------
+    series : ndarray, shape (n,) or (n, m)
+        Values in time order; each column one series.
+    alpha : float, default 0.05
+        Significance level of the two-sided test.
+
+    Returns
+    -------
+    trend : ndarray of str, shape (m,)
+        ``"increasing"``, ``"decreasing"`` or ``"no trend"`` (also for series shorter than 4 or
+        flat, whose p-value is 1 and tau 0).
+    p : ndarray of float, shape (m,)
+    tau : ndarray of float, shape (m,)
+    """
+    from scipy.stats import norm
+
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    n, m = x.shape
+    s = np.zeros(m)
+    ties = np.zeros(m)
+    block = max(1, 4_000_000 // max(n * n, 1))  # columns per block: at most 4 million comparisons
+    for lo in range(0, m, block):
+        xb = x[:, lo:lo + block]
+        diff = xb[None, :, :] - xb[:, None, :]  # diff[i, j] = x_j - x_i
+        upper = np.triu(np.ones((n, n), dtype=bool), 1)[:, :, None]
+        s[lo:lo + block] = np.where(upper, np.sign(diff), 0.0).sum(axis=(0, 1))
+        t = (diff == 0).sum(axis=1)  # size of the tie group of every value (itself included)
+        ties[lo:lo + block] = ((t - 1) * (2 * t + 5)).sum(axis=0)
+    var = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
+    flat = (n < 4) | np.all(x == x[:1], axis=0) | (var <= 0)
+    root = np.sqrt(np.where(flat, 1.0, var))
+    z = np.where(s > 0, (s - 1) / root, np.where(s < 0, (s + 1) / root, 0.0))
+    p = 2 * (1 - norm.cdf(np.abs(z)))
+    significant = np.abs(z) > norm.ppf(1 - alpha / 2)
+    trend = np.where(significant & (z > 0), "increasing", np.where(significant & (z < 0), "decreasing", "no trend"))
+    tau = s / (0.5 * n * (n - 1)) if n > 1 else np.zeros(m)
+    trend = np.where(flat, "no trend", trend).astype(object)
+    return trend, np.where(flat, 1.0, p), np.where(flat, 0.0, tau)
+
+
+def _mann_kendall(series: np.ndarray, alpha: float) -> tuple[str, float, float]:
+    """Mann-Kendall trend, p-value and Kendall's tau of one series (see :func:`mann_kendall`)."""
+    trend, p, tau = mann_kendall(np.asarray(series, dtype=float), alpha)
+    return str(trend[0]), float(p[0]), float(tau[0])
 
 
 def slice_counts(
@@ -234,8 +284,8 @@ def emerging_hotspots(
     totals = counts.sum(axis=0)
     active = np.flatnonzero((totals > 0) & grid.valid)
     rows = []
-    for c in active:
-        trend, p, tau = _mann_kendall(counts[:, c], alpha)
+    trends, ps, taus = mann_kendall(counts[:, active], alpha)
+    for c, trend, p, tau in zip(active.tolist(), trends.tolist(), ps.tolist(), taus.tolist(), strict=True):
         rows.append(
             {"cell": int(c), "n_incidents": int(totals[c]), "hot_slices": int(hot[:, c].sum()),
              "n_slices": len(labels), "mk_trend": trend, "mk_p": p, "mk_tau": tau,

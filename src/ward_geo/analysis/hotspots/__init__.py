@@ -61,6 +61,7 @@ from ward_geo.analysis.hotspots.table import (
     empty_table,
     hotspot_table,
     priority_for_ranks,
+    ranked_outlines,
 )
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.errors import InputError, ParameterError
@@ -138,6 +139,7 @@ def delivered_hotspots(
     options: dict[str, Any] | None = None,
     timezone: str | None = None,
     clustering: Clustering | None = None,
+    outlines_only: bool = False,
 ) -> gpd.GeoDataFrame:
     """The hotspot table of one registered method on already selected incidents.
 
@@ -166,6 +168,10 @@ def delivered_hotspots(
         Zone of the local hour and weekday histograms.
     clustering : Clustering, optional
         Labels computed elsewhere for all of ``gdf`` (the Dask engine); the method is not run.
+    outlines_only : bool, default False
+        Return only ``hotspot_id``, ``rank``, ``n_incidents`` and the polygons, in the metric CRS
+        (:func:`~ward_geo.analysis.hotspots.table.ranked_outlines`): the same ids, ranks and
+        polygons as the full table, without its statistics; what the backtest scores.
 
     Returns
     -------
@@ -250,6 +256,9 @@ def delivered_hotspots(
     w_recent = recency_weights(times, t_end, half_life)
     forecast = forecast_counts(_place_weights(polygons_m, X, labels, w_recent), length_days, horizon=horizon,
                                half_life_days=half_life)
+    if outlines_only:
+        return ranked_outlines(gdf, labels, polygons_m, crs, method=method, scopes=scopes, forecast=forecast,
+                               extra=extra)
     out = hotspot_table(gdf, labels, polygons_m, crs, method=method, scopes=scopes, boundaries_m=boundaries_m,
                         timezone=timezone, extra=extra, forecast=forecast)
     clock.lap("stats")

@@ -104,6 +104,54 @@ def _hash_ids(method: str, scope: str, ids_sorted: np.ndarray) -> str:
     return f"{method}-{h.hexdigest()[:12]}"
 
 
+def make_hotspot_ids(method: str, scopes: Sequence[str | None], member_groups: list[np.ndarray],
+                     polygons_m: np.ndarray) -> list[str]:
+    """``<method>-<12 hex>`` per hotspot: a hash of its scope and sorted member ids (of its polygon
+    when it has no member, as a cold spot may)."""
+    scope_list = [s if s is not None else "*" for s in scopes]
+    return [
+        _hash_ids(method, scope_list[i], member_groups[i])
+        if len(member_groups[i])
+        else f"{method}-{hashlib.sha1(f'{method}|{scope_list[i]}|{shapely.to_wkt(polygons_m[i], rounding_precision=0)}'.encode()).hexdigest()[:12]}"
+        for i in range(len(polygons_m))
+    ]
+
+
+def rank_hotspots(key_value: np.ndarray, n_incidents: np.ndarray, hotspot_ids: Sequence[str],
+                  cold: np.ndarray) -> np.ndarray:
+    """Rank 1..k: hot before cold, then ``key_value`` (the forecast) descending, members descending, id."""
+    k = len(hotspot_ids)
+    order = sorted(range(k), key=lambda i: (bool(cold[i]), -round(float(key_value[i]), 9),
+                                            -int(n_incidents[i]), hotspot_ids[i]))
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(1, k + 1)
+    return rank
+
+
+def ranked_outlines(incidents: gpd.GeoDataFrame, labels: np.ndarray, polygons_m: np.ndarray, crs: CRS, *,
+                    method: str, scopes: Sequence[str | None], forecast: Any,
+                    extra: dict[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
+    """The ids, ranks and polygons of :func:`hotspot_table` without its statistics (what a backtest scores).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``hotspot_id``, ``rank``, ``n_incidents`` and the polygons in the metric ``crs``, sorted by rank;
+        the same ids, ranks and polygons as the full table's.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    k = len(polygons_m)
+    n_inc = np.bincount(labels[labels >= 0], minlength=k)[:k] if k else np.zeros(0, dtype=np.int64)
+    members = _member_groups(incidents["incident_id"], labels, n_inc) if k else []
+    ids = make_hotspot_ids(method, scopes, members, polygons_m)
+    cold = np.asarray((extra or {}).get("spot_type", np.full(k, "hot", dtype=object))) == "cold"
+    key_value = np.asarray(forecast.mean, dtype=np.float64)
+    rank = rank_hotspots(key_value, n_inc, ids, cold) if k else np.zeros(0, dtype=np.int64)
+    out = gpd.GeoDataFrame({"hotspot_id": ids, "rank": rank, "n_incidents": n_inc},
+                           geometry=list(polygons_m), crs=crs)
+    return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
 def _ward_columns(
     polys_m: np.ndarray,
     boundaries_m: gpd.GeoDataFrame | None,
@@ -235,13 +283,7 @@ def hotspot_table(
 
     member_groups = _member_groups(incidents["incident_id"], labels, n_inc)
 
-    scope_list = [s if s is not None else "*" for s in scopes]
-    hotspot_ids = [
-        _hash_ids(method, scope_list[i], member_groups[i])
-        if n_inc[i]
-        else f"{method}-{hashlib.sha1(f'{method}|{scope_list[i]}|{shapely.to_wkt(polygons_m[i], rounding_precision=0)}'.encode()).hexdigest()[:12]}"
-        for i in range(k)
-    ]
+    hotspot_ids = make_hotspot_ids(method, scopes, member_groups, polygons_m)
 
     area = shapely.area(polygons_m) if k else np.empty(0)
     density = np.where(area > 0, n_inc / np.maximum(area, 1e-9) * 1e6, 0.0)
@@ -256,10 +298,7 @@ def hotspot_table(
     extra = dict(extra or {})
     cold = np.asarray(extra.get("spot_type", np.full(k, "hot", dtype=object))) == "cold"
     n_ranked = int((~cold).sum())
-    order_rank = sorted(range(k), key=lambda i: (bool(cold[i]), -round(float(key_value[i]), 9),
-                                                 -int(n_inc[i]), hotspot_ids[i]))
-    rank = np.empty(k, dtype=np.int64)
-    rank[order_rank] = np.arange(1, k + 1)
+    rank = rank_hotspots(key_value, n_inc, hotspot_ids, cold)
     priority = priority_for_ranks(rank, n_ranked)
     priority[cold] = "low"
 
