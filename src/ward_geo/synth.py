@@ -914,8 +914,9 @@ def write_large_geoparquet(
     lon/lat Points (EPSG:4326), ``incident_id`` ``"syn-<seed>-<n>"``, a category drawn
     from the simulator's mix, ``occurred_at`` in 2025, ``source`` ``"synthetic"``,
     ``time_precision`` ``"exact"``, ``ward_id`` null. One file per partition,
-    ``part.<i>.parquet``, written one at a time, so memory stays at one partition.
-    ``dask_geopandas.read_parquet(path)`` reads the folder.
+    ``part.<i>.parquet``, written one at a time, so memory stays at one partition. Points use
+    GeoParquet 1.1's native (GeoArrow) encoding, which reads without parsing WKB, with a bbox
+    covering column. ``dask_geopandas.read_parquet(path)`` reads the folder.
 
     Parameters
     ----------
@@ -983,7 +984,7 @@ def write_large_geoparquet(
             crs=WGS84,
         )[list(INCIDENT_COLUMNS)]
         target = folder / f"part.{i}.parquet"
-        frame.to_parquet(target, index=False, write_covering_bbox=True)
+        frame.to_parquet(target, index=False, write_covering_bbox=True, geometry_encoding="geoarrow")
         written.append(target)
         offset += m
     if n == 0:

@@ -12,7 +12,8 @@ becomes the polygons users act on. Three rules, in this order:
    the basin of their nearest member elsewhere.
 2. **Bisect what is still too large.** A group still wider than ``max_across_m``, or whose
    polygon covers more than ``max_area_m2`` (5 % of the study area by default), is cut in two
-   at the weighted median along its principal axis, recursively.
+   at the median along its principal axis (a bin edge within 1/256 of its length, so members at
+   one position stay together), recursively, all groups at once.
 3. **Hug the members.** A polygon is the concave hull (``concave_ratio``) of the group's
    distinct positions buffered by ``buffer_m`` (default 15 m): one address gives a disc, one
    street a capsule along it. Large groups are snapped to a fine grid first so hulls stay fast;
@@ -49,8 +50,10 @@ DEFAULT_MAX_AREA_SHARE = 0.05
 #: (at most 5.3 m moved inside a 15 m buffer, so every member stays inside; far faster hulls).
 SNAP_ABOVE = 64
 MAX_HULL_POINTS = 2_000
-#: Depth limit of the bisection (2**12 parts of one cluster at most).
-_MAX_DEPTH = 12
+#: Depth limit of the bisection: halving reaches single members first for up to 2**24 members, so
+#: every piece ends at most ``max_across_m`` wide (a limit of 12 left sparse tails of big clusters
+#: as wide pairs).
+_MAX_DEPTH = 24
 
 _OFFSETS = np.array([(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
                      if (dx, dy) != (0, 0) and dx * dx + dy * dy <= 5], dtype=np.int64)
@@ -152,18 +155,23 @@ def _group_shapes(P: np.ndarray, node: np.ndarray, starts: np.ndarray, counts: n
     cov[degenerate] = np.eye(2)
     _vals, vecs = np.linalg.eigh(cov)
     axes = vecs[:, :, ::-1]
-    proj = np.einsum("ij,ijk->ik", C, axes[node])
+    # coordinates along both axes (axes[:, :, a] is axis a): per-group factors, no (n, 2, 2) gather
+    proj = np.column_stack([C[:, 0] * axes[node, 0, 0] + C[:, 1] * axes[node, 1, 0],
+                            C[:, 0] * axes[node, 0, 1] + C[:, 1] * axes[node, 1, 1]])
     extent = np.maximum.reduceat(proj, starts, axis=0) - np.minimum.reduceat(proj, starts, axis=0)
     major = np.argmax(extent, axis=1)
     width = np.where(degenerate, 0.0, extent.max(axis=1))
-    along = proj[np.arange(len(node)), major[node]]
+    along = np.where(major[node] == 0, proj[:, 0], proj[:, 1])
     return diag, width, along
 
 
 #: Bins along the major axis in which :func:`bisect_groups` places its cuts.
 _CUT_BINS = 256
-#: Most slices one group is cut into at one level.
-_MAX_SLICES = 16
+#: Most slices one group is cut into at one level. 2 = halving at the median. More slices per level
+#: take fewer levels (faster) but scored worse on held-out data: 16 gave Cincinnati burglary 1.30x
+#: prior counts at 5 % of the city against 1.59x for halving (benchmarks/bench_accuracy.py).
+_MAX_SLICES = 2
+_SLICE_BITS = max(1, (_MAX_SLICES - 1).bit_length())
 
 
 def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np.ndarray) -> list[list[np.ndarray]]:
@@ -172,10 +180,11 @@ def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np
     All parts are cut together, one level at a time (vectorised over groups, no sort). A piece
     stops when its box diagonal or its principal-axis width is at most its limit, when it has
     one member, or after ``_MAX_DEPTH`` levels. Otherwise it is cut across its major axis into
-    ``ceil(width / limit)`` slices (2 to ``_MAX_SLICES``) holding about equal numbers of members
-    (a generalised median cut: two slices are the two halves at the median). Cuts fall on the
-    edges of ``_CUT_BINS`` equal bins along the axis, so members at one position stay together,
-    and every slice is cut again at the next level along its own major axis.
+    ``min(ceil(width / limit), _MAX_SLICES)`` slices (at least 2) holding about equal numbers of
+    members: with the default ``_MAX_SLICES = 2``, the two halves at the median. Cuts fall on the
+    edges of ``_CUT_BINS`` equal bins along the axis (within 1/256 of the length from the exact
+    quantile), so members at one position stay together, and every slice is cut again at the next
+    level along its own major axis.
 
     Parameters
     ----------
@@ -204,7 +213,7 @@ def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np
         node = np.repeat(np.arange(len(live)), sizes[live])
         P = points[idx]
         root = live.copy()
-        path = np.zeros(len(live), dtype=np.int64)  # 4 bits per level: the slice taken at that level
+        path = np.zeros(len(live), dtype=np.int64)  # _SLICE_BITS per level: the slice taken at each level
         for depth in range(_MAX_DEPTH + 1):
             m = len(root)
             counts = np.bincount(node, minlength=m)
@@ -212,7 +221,7 @@ def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np
             diag, width, along = _group_shapes(P, node, starts, counts)
             lim = limits[root]
             stop = (counts < 2) | (diag <= lim) | (width <= lim) | (depth >= _MAX_DEPTH)
-            shift = 4 * (_MAX_DEPTH - depth)
+            shift = _SLICE_BITS * (_MAX_DEPTH - depth)
             for j in np.flatnonzero(stop).tolist():
                 pieces[int(root[j])].append((int(path[j]) << shift, idx[starts[j]:starts[j] + counts[j]]))
             go = ~stop
@@ -253,7 +262,7 @@ def _slice(idx: np.ndarray, P: np.ndarray, along: np.ndarray, node: np.ndarray, 
     order = np.argsort(new_node.astype(np.uint16) if len(occupied) <= 65_536 else new_node, kind="stable")
     keys = np.flatnonzero(occupied)
     new_root = root[keys // _MAX_SLICES]
-    new_path = (path[keys // _MAX_SLICES] << 4) | (keys % _MAX_SLICES)
+    new_path = (path[keys // _MAX_SLICES] << _SLICE_BITS) | (keys % _MAX_SLICES)
     return idx[order], P[order], new_node[order], new_root, new_path
 
 

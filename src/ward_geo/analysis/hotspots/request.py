@@ -32,6 +32,7 @@ from ward_geo.analysis.hotspots.forecast import HORIZONS
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
 from ward_geo.categories import CATEGORIES, CATEGORY_CODES
 from ward_geo.errors import InputError, ParameterError
+from ward_geo.schema import WGS84
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyproj import CRS
@@ -436,10 +437,14 @@ def _transformer(source_wkt: str, target_wkt: str) -> Any:
 
 def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
     """Point coordinates in the metric CRS :func:`ward_geo.projection.to_metric` would choose."""
-    from ward_geo.projection import metric_crs_for
+    from ward_geo.projection import metric_crs_for, metric_crs_for_bounds
 
-    crs = metric_crs_for(gdf)
     xy = shapely.get_coordinates(gdf.geometry.values)
+    if len(xy) and gdf.crs is not None and gdf.crs.equals(WGS84):  # lon/lat already: the extent of xy
+        crs = metric_crs_for_bounds((float(xy[:, 0].min()), float(xy[:, 1].min()),
+                                     float(xy[:, 0].max()), float(xy[:, 1].max())))
+    else:
+        crs = metric_crs_for(gdf)
     transformer = _transformer(gdf.crs.to_wkt(), crs.to_wkt())
     x, y = transformer.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y]).astype(np.float64), crs
