@@ -166,10 +166,10 @@ def mann_kendall(series: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, n
     s = np.zeros(m)
     ties = np.zeros(m)
     block = max(1, 4_000_000 // max(n * n, 1))  # columns per block: at most 4 million comparisons
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)[:, :, None]  # pairs i < j
     for lo in range(0, m, block):
         xb = x[:, lo:lo + block]
         diff = xb[None, :, :] - xb[:, None, :]  # diff[i, j] = x_j - x_i
-        upper = np.triu(np.ones((n, n), dtype=bool), 1)[:, :, None]
         s[lo:lo + block] = np.where(upper, np.sign(diff), 0.0).sum(axis=(0, 1))
         t = (diff == 0).sum(axis=1)  # size of the tie group of every value (itself included)
         ties[lo:lo + block] = ((t - 1) * (2 * t + 5)).sum(axis=0)

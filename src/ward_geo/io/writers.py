@@ -167,19 +167,23 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, precision: int) -> np.ndarray:
     return geoms
 
 
+def _geometry_texts(geoms: np.ndarray) -> list[str | None]:
+    """GeoJSON text of every geometry, written by GEOS in one vectorised call; None where missing or empty."""
+    out: list[str | None] = [None] * len(geoms)
+    present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)) if len(geoms) else []
+    if len(present):
+        for i, text in zip(present.tolist(), shapely.to_geojson(geoms[present]).tolist(), strict=True):
+            out[i] = text
+    return out
+
+
 def _geometry_dicts(geoms: np.ndarray) -> list[dict[str, Any] | None]:
     """GeoJSON geometry objects (lists, not tuples) of ``geoms``; None where missing or empty.
 
-    GEOS writes the GeoJSON text of every geometry in one vectorised call and the JSON parser
-    turns it into lists, far faster than walking ``__geo_interface__`` tuples in Python.
+    The JSON parser turns GEOS's text into lists, far faster than walking ``__geo_interface__``
+    tuples in Python.
     """
-    out: list[dict[str, Any] | None] = [None] * len(geoms)
-    present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)) if len(geoms) else []
-    if len(present):
-        texts = shapely.to_geojson(geoms[present])
-        for i, text in zip(present.tolist(), texts.tolist(), strict=True):
-            out[i] = json.loads(text)
-    return out
+    return [None if text is None else json.loads(text) for text in _geometry_texts(geoms)]
 
 
 def to_geojson(
@@ -214,9 +218,7 @@ def to_geojson(
     ParameterError
         ``precision`` out of range or ``id_column`` unknown.
     """
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"to_geojson expects a GeoDataFrame, got {type(gdf).__name__}")
-    _check_geojson_options(gdf, precision, id_column)
+    _check_geojson_options("to_geojson", gdf, precision, id_column)
     geoms, ids, properties, members = _feature_parts(gdf, int(precision), id_column)
     features: list[dict[str, Any]] = []
     for fid, geometry, props in zip(ids, _geometry_dicts(geoms), properties, strict=True):
@@ -236,25 +238,20 @@ def geojson_text(gdf: gpd.GeoDataFrame, *, precision: int = 7, id_column: str | 
     properties, the ids and the collection's members are serialised as :func:`geojson_dumps`
     does, so ``json.loads(geojson_text(gdf)) == to_geojson(gdf)``.
     """
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"geojson_text expects a GeoDataFrame, got {type(gdf).__name__}")
-    _check_geojson_options(gdf, precision, id_column)
+    _check_geojson_options("geojson_text", gdf, precision, id_column)
     geoms, ids, properties, members = _feature_parts(gdf, int(precision), id_column)
-    texts = ["null"] * len(geoms)
-    present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)) if len(geoms) else []
-    if len(present):
-        for i, text in zip(present.tolist(), shapely.to_geojson(geoms[present]).tolist(), strict=True):
-            texts[i] = text
     dumps = geojson_dumps
     parts = []
-    for fid, geometry, props in zip(ids, texts, properties, strict=True):
+    for fid, geometry, props in zip(ids, _geometry_texts(geoms), properties, strict=True):
         head = '{"type":"Feature",' if fid is None else f'{{"type":"Feature","id":{dumps(fid)},'
-        parts.append(f'{head}"geometry":{geometry},"properties":{dumps(props)}}}')
+        parts.append(f'{head}"geometry":{geometry or "null"},"properties":{dumps(props)}}}')
     extra = "".join(f",{dumps(k)}:{dumps(v)}" for k, v in members.items())
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]" + extra + "}"
 
 
-def _check_geojson_options(gdf: gpd.GeoDataFrame, precision: Any, id_column: str | None) -> None:
+def _check_geojson_options(caller: str, gdf: Any, precision: Any, id_column: str | None) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{caller} expects a GeoDataFrame, got {type(gdf).__name__}")
     if isinstance(precision, bool) or not isinstance(precision, int | np.integer) or not 0 <= precision <= 15:
         raise ParameterError(f"precision must be an integer between 0 and 15 decimals, got {precision!r}")
     if id_column is not None and id_column not in gdf.columns:

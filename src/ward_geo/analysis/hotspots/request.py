@@ -379,9 +379,16 @@ def canonical_order(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if not (pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object):
         ids = ids.astype(str)
     text = pa.array(ids, type=pa.large_string(), from_pandas=True)
-    if len(text) < 2 or pc.all(pc.less(text[:-1], text[1:])).as_py():
+    if strictly_increasing(text):
         return gdf
     return gdf.iloc[np.asarray(pc.sort_indices(text))]
+
+
+def strictly_increasing(text: Any) -> bool:
+    """Whether an Arrow string array is in strictly increasing (byte) order: ids in canonical order."""
+    import pyarrow.compute as pc
+
+    return len(text) < 2 or bool(pc.all(pc.less(text[:-1], text[1:])).as_py())
 
 
 def select_incidents(

@@ -43,7 +43,7 @@ import pandas as pd
 import shapely
 
 from ward_geo.analysis.hotspots.polygons import single_polygons
-from ward_geo.analysis.hotspots.request import category_codes, incident_weights, local_zone
+from ward_geo.analysis.hotspots.request import category_codes, incident_weights, local_zone, strictly_increasing
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.schema import WGS84
 
@@ -380,7 +380,7 @@ def _member_groups(ids: pd.Series, labels: np.ndarray, n_inc: np.ndarray) -> lis
     if not (pd.api.types.is_string_dtype(sub.dtype) and sub.dtype != object):
         sub = sub.astype(str)
     text = pa.array(sub, type=pa.large_string(), from_pandas=True)
-    if len(text) < 2 or pc.all(pc.less(text[:-1], text[1:])).as_py():
+    if strictly_increasing(text):
         # rows in id order (the canonical order of find_hotspots): a stable sort by label suffices
         order = pa.array(np.argsort(labels[members], kind="stable"))
     else:
