@@ -28,6 +28,10 @@ dask_scheduler : str or None
     ``WARD_GEO_DASK_SCHEDULER``: address of a Dask scheduler; unset starts a LocalCluster.
 cache_dir : Path
     ``WARD_GEO_CACHE_DIR`` (default ``<data_dir>/cache``): street graphs and map assets.
+threads : int or None
+    ``WARD_GEO_THREADS`` (1–64; default: the CPUs of the process, at most 4): threads for
+    the array geometry steps that release the GIL (projection, concave hulls, buffers).
+    ``1`` runs them in the calling thread.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class Settings(BaseSettings):
     tile_url: str | None = None
     dask_scheduler: str | None = None
     cache_dir: Path | None = None
+    threads: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("timezone")
     @classmethod

@@ -62,6 +62,10 @@ def _iso_timestamp(value: pd.Timestamp | _dt.datetime) -> str:
     return ts.isoformat()
 
 
+#: Python types that are already plain JSON values (``bool`` is not ``int`` here: ``type`` is exact).
+_PLAIN = frozenset({str, int})
+
+
 def json_safe(value: Any) -> Any:
     """Convert ``value`` to plain JSON-serialisable Python (recursively).
 
@@ -97,13 +101,15 @@ def json_safe(value: Any) -> Any:
         td = pd.Timedelta(value)
         return None if td is pd.NaT else td.isoformat()
     if isinstance(value, Mapping):
+        if all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
+            return dict(value)  # fast path: counts by category
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "iub":
             return value.tolist()
         return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, list) and all(type(v) is str for v in value):
-        return value  # fast path: lists of text (member ids)
+    if isinstance(value, list) and all(type(v) in _PLAIN for v in value):
+        return value  # fast path: lists of text or whole numbers (member ids, histograms)
     if isinstance(value, list | tuple | set | frozenset | pd.Series | pd.Index):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
         return [json_safe(v) for v in items]
