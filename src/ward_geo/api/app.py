@@ -133,6 +133,21 @@ def _warm_up(state: ServiceState) -> None:
     state.warm = True
 
 
+def _watch_store(state: ServiceState, stop: threading.Event) -> None:
+    """Check the store file every ``store_check_interval`` seconds until ``stop`` is set.
+
+    A deleted or replaced SQLite file is then noticed (and its data rescued) even when no
+    request writes or probes readiness; the store logs the rescue once.
+    """
+    while not stop.wait(state.settings.store_check_interval):
+        try:
+            state.stores.check()
+        except WardGeoError:
+            continue  # already logged by the store; /readyz and writes report it
+        except Exception:
+            log.warning("store file check failed", exc_info=True)
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the service.
 
@@ -162,12 +177,22 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         compute_limiter=anyio.CapacityLimiter(settings.compute_threads),
     )
 
+    if not (settings.database_url or "").startswith(("postgresql://", "postgres://")):
+        from ward_geo.store.sqlite import refuse_empty_over_rescued
+
+        refuse_empty_over_rescued(settings.store_path)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         threading.Thread(target=_warm_up, args=(state,), name="ward-geo-warm-up", daemon=True).start()
+        stop = threading.Event()
+        threading.Thread(
+            target=_watch_store, args=(state, stop), name="ward-geo-store-watch", daemon=True
+        ).start()
         try:
             yield
         finally:
+            stop.set()
             state.stores.close()
 
     app = FastAPI(
@@ -208,5 +233,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     def body_limit(path: str) -> int:
         return settings.max_upload_bytes if path == "/incidents" else settings.max_json_bytes
 
-    app.add_middleware(RequestContextMiddleware, body_limit=body_limit)
+    app.add_middleware(
+        RequestContextMiddleware,
+        body_limit=body_limit,
+        body_idle_timeout=settings.body_idle_timeout,
+        body_total_timeout=settings.body_total_timeout,
+    )
     return app
