@@ -10,6 +10,7 @@ no stack trace (the trace goes to the log with the request id).
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -33,6 +34,7 @@ from ward_geo.api.keys import KeyStore
 from ward_geo.api.middleware import RequestContextMiddleware, configure_logging
 from ward_geo.errors import (
     AuthenticationError,
+    InsufficientStorageError,
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
@@ -88,6 +90,9 @@ async def error_response(request: Request, exc: Exception) -> Response:
             error.status_code = exc.status_code  # type: ignore[misc]
     elif isinstance(exc, WardGeoError):
         error = exc
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        error = InsufficientStorageError("the server's disk is full; nothing was stored; retry later")
+        log.error("disk full", extra={"fields": {"request_id": request_id, "path": request.url.path}})
     else:
         log.error(
             "unhandled error",
