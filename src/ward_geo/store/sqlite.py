@@ -32,11 +32,11 @@ overlapping batches neither lose nor duplicate rows. Readers never block writers
 
 The file under a running process
 --------------------------------
-The store remembers the file's identity (``st_dev``, ``st_ino``) and that of its
-write-ahead log when it is first opened in a process. Before every write (inside the
-write lock, and again after the commit) and on :meth:`SQLiteStore.check_file` it verifies
-that the path still names that file, that the file still starts with the SQLite header
-and that the log is still the one in use. When the file was deleted, replaced or
+The store remembers the file's identity (``st_dev``, ``st_ino``) when it is first opened
+in a process. Before every write (inside the write lock, and again after the commit) and
+on :meth:`SQLiteStore.check_file` it verifies that the path still names that file and that
+the file still starts with the SQLite header. (The ``-wal`` file is not compared: SQLite
+itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
 truncated, every store of that file in the process refuses writes from then on
 (:class:`~ward_geo.errors.StoreUnavailableError`, code ``store_file_changed``), and the
 data the open connection still sees is copied with SQLite's backup API to
@@ -179,7 +179,6 @@ class _FileGuard:
         self.path = path
         self.lock = threading.RLock()
         self.identity: tuple[int, int] | None = None
-        self.wal_identity: tuple[int, int] | None = None
         self.had_content = False
         self.stores: list[SQLiteStore] = []
         self.problem: str | None = None
@@ -222,16 +221,6 @@ class _FileGuard:
         if st.st_size == 0 and self.had_content:
             return "was truncated"
         self.had_content = self.had_content or st.st_size > 0
-        if self.wal_identity is not None:
-            wal = _wal_path(self.path)
-            try:
-                wst = os.stat(wal)
-            except FileNotFoundError:
-                return "lost its write-ahead log (the -wal file was deleted)"
-            except OSError as exc:
-                return f"has a write-ahead log that cannot be checked ({exc.strerror or type(exc).__name__})"
-            if (wst.st_dev, wst.st_ino) != self.wal_identity:
-                return "has a replaced write-ahead log (-wal file)"
         return None
 
 
@@ -246,10 +235,6 @@ def _guard_for(path: Path) -> _FileGuard:
         if guard is None:
             guard = _GUARDS[key] = _FileGuard(Path(key))
         return guard
-
-
-def _wal_path(path: Path) -> Path:
-    return path.with_name(path.name + "-wal")
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -382,7 +367,6 @@ class SQLiteStore(IncidentStore):
             raise
         if first:
             guard.identity = _identity(self.path)
-            guard.wal_identity = _identity(_wal_path(self.path))
             guard.had_content = self.path.stat().st_size > 0
         guard.stores.append(self)
 
@@ -610,7 +594,7 @@ class SQLiteStore(IncidentStore):
                     if self in guard.stores:
                         guard.stores.remove(self)
                     if not guard.stores:  # the next open looks at the path afresh
-                        guard.identity = guard.wal_identity = None
+                        guard.identity = None
                         guard.problem = guard.rescued = guard.rescue_failed = None
                         guard.had_content = False
 
