@@ -35,7 +35,8 @@ The file under a running process
 The store remembers the file's identity (``st_dev``, ``st_ino``) when it is first opened
 in a process. Before every write (inside the write lock, and again after the commit) and
 on :meth:`SQLiteStore.check_file` it verifies that the path still names that file and that
-the file still starts with the SQLite header. (The ``-wal`` file is not compared: SQLite
+its size is still whole pages (never by opening it: closing a second descriptor of the
+file would drop SQLite's locks). (The ``-wal`` file is not compared: SQLite
 itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
 truncated, every store of that file in the process refuses writes from then on
 (:class:`~ward_geo.errors.StoreUnavailableError`, code ``store_file_changed``), and the
@@ -157,7 +158,6 @@ _SAME = " AND ".join(f"s.{c} IS i.{c}" for c in _COLS.split(", ") if c not in ("
 
 
 log = logging.getLogger("ward_geo.store")
-_MAGIC = b"SQLite format 3\x00"
 RESCUED_INFIX = ".rescued-"
 
 
@@ -211,13 +211,10 @@ class _FileGuard:
             return f"cannot be checked ({exc.strerror or type(exc).__name__})"
         if (st.st_dev, st.st_ino) != self.identity:
             return "was replaced by another file"
-        try:
-            with open(self.path, "rb") as fh:
-                head = fh.read(len(_MAGIC))
-        except OSError as exc:
-            return f"cannot be read ({exc.strerror or type(exc).__name__})"
-        if st.st_size and head != _MAGIC:
-            return "was overwritten (it no longer starts with the SQLite header)"
+        # Never open the file here: closing any descriptor of it would drop SQLite's POSIX locks
+        # of this process. The size tells enough: a SQLite file is whole pages (of at least 512 B).
+        if st.st_size % 512:
+            return "was truncated or overwritten (its size is no whole number of pages)"
         if st.st_size == 0 and self.had_content:
             return "was truncated"
         self.had_content = self.had_content or st.st_size > 0
@@ -518,6 +515,8 @@ class SQLiteStore(IncidentStore):
             if guard.problem is None:
                 guard.problem = problem
                 self._rescue(guard)
+            elif committed:  # this commit may postdate the copy another store took: copy again (a superset)
+                self._rescue(guard)
             message = guard.message()
         if committed:
             message += "; the last write was committed before the change was noticed and is in the rescued copy"
@@ -550,7 +549,8 @@ class SQLiteStore(IncidentStore):
             finally:
                 dest.close()
         except (sqlite3.Error, OSError) as exc:
-            guard.rescue_failed = f"{type(exc).__name__}: {exc}"
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            guard.rescue_failed = f"{type(exc).__name__}: {reason}"  # no server path: it reaches clients
             log.error(
                 "store file changed under the running process; rescue failed",
                 extra={"fields": {"path": str(self.path), "problem": guard.problem, "error": guard.rescue_failed}},
