@@ -202,3 +202,50 @@ def test_server_notices_the_store_file_changing(tmp_path: Path, api_wards, api_i
         with pytest.raises(RuntimeError, match="rescued copy"):
             start_server(server.data_dir, tmp_path / "restart.log", timeout=60)
         assert not path.exists()
+
+
+def test_write_racing_the_deletion_lands_in_the_rescued_copy(lib_store, api_wards, api_incidents) -> None:
+    """A write that passed its check, then the file vanished and another store rescued it,
+    commits afterwards: it is refused (not acknowledged) and copied again with it."""
+    import threading
+
+    path, store = lib_store
+    racer = SQLiteStore(path)  # a second connection of the process (another worker thread's)
+    inside, release = threading.Event(), threading.Event()
+    bump = racer._bump
+
+    def paused_bump(conn: sqlite3.Connection) -> None:
+        inside.set()  # inside the write transaction, past the file check
+        assert release.wait(30)
+        bump(conn)
+
+    racer._bump = paused_bump  # type: ignore[method-assign]
+    late = _batch(api_wards, "race")
+    outcome: dict[str, BaseException] = {}
+
+    def write() -> None:
+        try:
+            racer.ingest(late)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            outcome["error"] = exc
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert inside.wait(30)
+        path.unlink()
+        with pytest.raises(StoreUnavailableError):
+            store.check_file()  # the first rescue: before the racing commit
+        assert len(rescued_copies(path)) == 1
+        release.set()
+        writer.join(30)
+        error = outcome.get("error")
+        assert isinstance(error, StoreUnavailableError), error  # not acknowledged ...
+        copies = rescued_copies(path)
+        assert len(copies) == 2 and copies[-1].name in error.message
+        assert set(late["incident_id"]) <= _rows(copies[-1])  # ... and not lost
+        assert _rows(copies[-1]) == set(api_incidents["incident_id"]) | set(late["incident_id"])
+    finally:
+        release.set()
+        writer.join(30)
+        racer.close()

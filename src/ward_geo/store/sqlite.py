@@ -557,10 +557,15 @@ class SQLiteStore(IncidentStore):
             )
             return
         guard.rescued = target.name
-        try:  # empty the log on disk: it belongs to the lost file, not to whatever now lies at the path
+        # Empty the log on disk: it belongs to the lost file, not to whatever now lies at the path.
+        # Without waiting: a writer still inside a transaction will rescue (and empty it) again.
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
             log.warning("could not empty the write-ahead log of the lost store file", exc_info=True)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         log.error(
             "store file changed under the running process; data rescued",
             extra={"fields": {"path": str(self.path), "problem": guard.problem, "rescued_to": str(target),
