@@ -15,9 +15,15 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import pytest
-
-from api.conftest import RealServer, _populate, make_client, make_incidents, start_server
+from api.conftest import (
+    RealServer,
+    _populate,
+    make_client,
+    make_incidents,
+    start_server,
+)
 from waiting import wait_until
+
 from ward_geo.api.deps import StoreProvider
 from ward_geo.errors import InsufficientStorageError
 from ward_geo.io.writers import geojson_dumps, to_geojson

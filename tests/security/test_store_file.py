@@ -18,9 +18,9 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import pytest
-
 from api.conftest import ROLES, RealServer, _populate, make_incidents, start_server
 from waiting import wait_until
+
 from ward_geo.errors import StoreUnavailableError
 from ward_geo.io.writers import geojson_dumps, to_geojson
 from ward_geo.store.sqlite import SQLiteStore, rescued_copies
@@ -102,7 +102,7 @@ def test_truncated_file_is_noticed(tmp_path: Path, api_wards, api_incidents) -> 
 
 
 def test_new_store_in_the_same_process_is_refused(lib_store, api_wards) -> None:
-    path, store = lib_store
+    path, _store = lib_store
     path.unlink()
     with pytest.raises(StoreUnavailableError, match="deleted"):
         SQLiteStore(path)  # e.g. a new worker thread of the service opening its own connection
