@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -1034,6 +1035,8 @@ def serve(
 ) -> None:
     """Run the HTTP service (OGC API – Features, hotspots, maps, patrol plans, ingest)."""
     import uvicorn
+
+    os.umask(0o077)  # every file the service creates (store, keys, spooled uploads) is private to its user
 
     from ward_geo.api.app import create_app
     from ward_geo.api.config import load_api_settings

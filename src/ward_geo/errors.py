@@ -20,6 +20,9 @@ __all__ = [
     "NotFoundError",
     "ConfigurationError",
     "StoreError",
+    "StoreUnavailableError",
+    "InsufficientStorageError",
+    "RequestTimeoutError",
     "AuthenticationError",
     "PermissionDeniedError",
     "PayloadTooLargeError",
@@ -110,6 +113,31 @@ class StoreError(WardGeoError):
 
     status_code = 503
     code = "store_unavailable"
+
+
+class StoreUnavailableError(StoreError):
+    """The store file was deleted, replaced or truncated under the running process.
+
+    Writes are refused until an operator restores the file (the message says where the
+    data was rescued to); the service answers 503 and ``/readyz`` reports why.
+    """
+
+    status_code = 503
+    code = "store_file_changed"
+
+
+class InsufficientStorageError(StoreError):
+    """The disk (or temporary folder) is full; the operation was rolled back, nothing was written."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
+class RequestTimeoutError(WardGeoError):
+    """The client sent the request body too slowly (see ``WARD_GEO_BODY_*_TIMEOUT``)."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class AuthenticationError(WardGeoError):

@@ -24,6 +24,13 @@ names the setting and says what to change:
 ``WARD_GEO_COMPUTE_THREADS`` (default 2)
     How many CPU-bound computations (hotspots, maps, plans) run at the same time.
 ``WARD_GEO_LOG_LEVEL`` (default ``info``)
+``WARD_GEO_BODY_IDLE_TIMEOUT`` (default 30 s, at most 600 s)
+    Longest wait for the next chunk of a request body; a slower client gets 408.
+``WARD_GEO_BODY_TOTAL_TIMEOUT`` (default 600 s, at most 3600 s)
+    Longest time to receive a whole request body; a slower client gets 408.
+``WARD_GEO_STORE_CHECK_INTERVAL`` (default 2 s, at most 60 s)
+    How often the service checks that the SQLite store file is still the one it opened
+    (besides before every write and on ``/readyz``).
 """
 
 from __future__ import annotations
@@ -72,6 +79,9 @@ class ApiSettings(Settings):
     plan_cache_size: int = Field(default=64, ge=0)
     compute_threads: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
+    body_idle_timeout: float = Field(default=30.0, gt=0, le=600)
+    body_total_timeout: float = Field(default=600.0, gt=0, le=3600)
+    store_check_interval: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
