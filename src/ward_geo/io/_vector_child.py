@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     layer: str | int | None = None
     if layer_text:
         layer = int(layer_text) if layer_kind == "int" else layer_text
-    meta, _fids, geometry, fields = pyogrio.raw.read(source, layer=layer)
+    meta, _fids, geometry, fields = pyogrio.raw.read(source, layer=layer, datetime_as_string=True)
     columns = {str(name): values for name, values in zip(meta["fields"], fields, strict=True)}
     with open(out, "wb") as fh:
         pickle.dump(({"crs": meta.get("crs")}, geometry, columns), fh, protocol=pickle.HIGHEST_PROTOCOL)
