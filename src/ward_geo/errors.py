@@ -23,6 +23,7 @@ __all__ = [
     "AuthenticationError",
     "PermissionDeniedError",
     "PayloadTooLargeError",
+    "InsufficientStorageError",
 ]
 
 
@@ -131,3 +132,10 @@ class PayloadTooLargeError(WardGeoError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class InsufficientStorageError(WardGeoError):
+    """The disk (or the upload spool folder) is full; nothing was stored."""
+
+    status_code = 507
+    code = "insufficient_storage"
