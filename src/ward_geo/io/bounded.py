@@ -364,7 +364,8 @@ def read_vector_sandboxed(path: Path, name: str, layer: str | int | None, limits
             ) from None
         if proc.returncode != 0 or not out.exists():
             err = proc.stderr.decode("utf-8", "replace")
-            if "MemoryError" in err or "bad_alloc" in err or proc.returncode in (-9, 137):
+            if ("MemoryError" in err or "bad_alloc" in err or "out of memory" in err.lower()
+                    or proc.returncode in (-9, 137)):
                 raise InputError(
                     f"{name}: reading needed more than WARD_GEO_READ_VECTOR_MEMORY_BYTES="
                     f"{limits.vector_memory_bytes} bytes of memory; reading stopped",
