@@ -151,7 +151,7 @@ def _check_field_lengths(chunk: pd.DataFrame, first_row: int, name: str, limits:
     """Raise InputError naming the row and field of the first value longer than the field bound."""
     for col in chunk.columns:
         values = chunk[col]
-        if values.dtype != object:
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         lengths = values.str.len()
         too_long = lengths.to_numpy(dtype=np.float64, na_value=0.0) > limits.max_field_chars
@@ -603,7 +603,7 @@ def _reject_nul_bytes(table: pd.DataFrame, ledger: _Ledger) -> None:
     """Reject rows with a NUL character (U+0000) in any text field; the field is named."""
     for col in table.columns:
         values = table[col]
-        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         arr = values.to_numpy(dtype=object)
         texts = [v for v in arr if isinstance(v, str)]

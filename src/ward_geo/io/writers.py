@@ -59,7 +59,7 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells are neutralised (:func:`neutralise_formula`)."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
             values = out[col].astype(object)
             out[col] = values.map(neutralise_formula, na_action="ignore")
     out.columns = [neutralise_formula(str(c)) for c in out.columns]
