@@ -18,6 +18,8 @@ def main(argv: list[str]) -> int:
     budget = int(os.environ.get("WARD_GEO_CHILD_MEMORY_BYTES", "0"))
     if budget > 0:
         resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    for heavy in ("geopandas", "pandas", "shapely", "pyarrow", "matplotlib"):
+        sys.modules.setdefault(heavy, None)  # type: ignore[arg-type]  # raw reads need none of them
     import pyogrio
 
     layer: str | int | None = None

@@ -351,7 +351,7 @@ def read_vector_sandboxed(path: Path, name: str, layer: str | int | None, limits
 
     with tempfile.TemporaryDirectory(prefix="ward-geo-read-") as tmp:
         out = Path(tmp) / "result.pickle"
-        cmd = [sys.executable, "-m", "ward_geo.io._vector_child", str(path), str(out),
+        cmd = [sys.executable, str(Path(__file__).with_name("_vector_child.py")), str(path), str(out),
                "" if layer is None else str(layer), "int" if isinstance(layer, int) else "str"]
         try:
             proc = subprocess.run(cmd, env=_child_env(limits), stdin=subprocess.DEVNULL, capture_output=True,
