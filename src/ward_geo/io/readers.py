@@ -356,9 +356,9 @@ def _read_parquet(path: Path | IO[bytes], name: str) -> _Loaded:
         try:
             return _Loaded(pd.read_parquet(path).reset_index(drop=True), None, None, name)
         except Exception as exc:  # noqa: BLE001 - any pyarrow error means the file is unusable
-            raise InputError(f"{name}: cannot read as Parquet ({exc})") from None
+            raise InputError(f"{name}: cannot read as Parquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{name}: cannot read as GeoParquet ({exc})") from None
+        raise InputError(f"{name}: cannot read as GeoParquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
     return _from_vector(gdf, name)
 
 

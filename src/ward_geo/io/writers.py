@@ -457,11 +457,13 @@ def read_geoparquet(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     if not source.is_file():
         from ward_geo.errors import NotFoundError
 
-        raise NotFoundError(f"GeoParquet file {source} does not exist")
+        raise NotFoundError(f"GeoParquet file {source.name} does not exist")
     try:
         gdf = gpd.read_parquet(source)
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
-        raise InputError(f"{source} is not a readable GeoParquet file: {exc}") from exc
+        from ward_geo.io.bounded import scrub_paths
+
+        raise InputError(f"{source.name} is not a readable GeoParquet file: {scrub_paths(str(exc), source)}") from None
     attrs = dict(gdf.attrs)
     json_cols = attrs.pop(_JSON_COLUMNS_KEY, []) or []
     list_cols = attrs.pop(_LIST_COLUMNS_KEY, []) or []
