@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from api.conftest import _populate, start_server
 from waiting import wait_until
 

@@ -38,12 +38,12 @@ from typing import IO, Any
 from ward_geo.errors import InputError
 
 __all__ = [
-    "ReadLimits",
+    "GDAL_SAFE_CONFIG",
     "BoundedReader",
+    "ReadLimits",
     "open_text_source",
     "parse_geojson",
     "read_vector_sandboxed",
-    "GDAL_SAFE_CONFIG",
     "scrub_paths",
 ]
 

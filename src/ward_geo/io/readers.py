@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 import io
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
