@@ -190,7 +190,7 @@ def open_text_source(source: Path | bytes, name: str, limits: ReadLimits, *, com
     bound (JSON may sit on one line; the byte bound still applies).
     """
     def raw() -> IO[bytes]:
-        return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")  # noqa: SIM115
+        return io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
 
     kind = compression
     if kind == "sniff":
@@ -208,7 +208,7 @@ def open_text_source(source: Path | bytes, name: str, limits: ReadLimits, *, com
         elif kind == "bz2":
             inner = bz2.BZ2File(handle, mode="rb")
         elif kind == "xz":
-            inner = lzma.LZMAFile(handle, mode="rb")
+            inner = lzma.LZMAFile(handle, mode="rb")  # noqa: SIM115 - closed with the reader
         elif kind == "zip":
             try:
                 zf = zipfile.ZipFile(handle)
