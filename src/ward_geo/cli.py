@@ -50,6 +50,10 @@ def handle_errors(func: F) -> F:
                 if report is not None:
                     err_console.print(report.to_table(max_rows=50))
             raise typer.Exit(code=1) from None
+        except MemoryError:
+            err_console.print("[bold red]error:[/] out of memory while working on the input; "
+                              "hint: split the file or lower WARD_GEO_READ_MAX_BYTES", highlight=False)
+            raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -303,7 +307,9 @@ def _write_incidents_file(incidents: Any, path: Path) -> Path:
         frame.insert(len(frame.columns), "lat", incidents.geometry.y.round(7))
         frame["occurred_at"] = incidents["occurred_at"].map(lambda t: t.isoformat())
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, encoding="utf-8")
+        from ward_geo.io.writers import csv_safe_frame
+
+        csv_safe_frame(frame).to_csv(path, index=False, encoding="utf-8")
     return path
 
 

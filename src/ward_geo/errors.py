@@ -20,7 +20,7 @@ __all__ = [
     "NotFoundError",
     "ConfigurationError",
     "StoreError",
-    "StoreUnavailableError",
+    "StoreFileChangedError",
     "InsufficientStorageError",
     "RequestTimeoutError",
     "AuthenticationError",
@@ -115,7 +115,7 @@ class StoreError(WardGeoError):
     code = "store_unavailable"
 
 
-class StoreUnavailableError(StoreError):
+class StoreFileChangedError(StoreError):
     """The store file was deleted, replaced or truncated under the running process.
 
     Writes are refused until an operator restores the file (the message says where the
@@ -127,7 +127,8 @@ class StoreUnavailableError(StoreError):
 
 
 class InsufficientStorageError(StoreError):
-    """The disk (or temporary folder) is full; the operation was rolled back, nothing was written."""
+    """The disk (store, or the upload spool folder) is full; the operation was rolled back and
+    nothing was written."""
 
     status_code = 507
     code = "insufficient_storage"
@@ -159,3 +160,4 @@ class PayloadTooLargeError(WardGeoError):
 
     status_code = 413
     code = "payload_too_large"
+

@@ -21,7 +21,7 @@ import pytest
 from api.conftest import ROLES, RealServer, _populate, make_incidents, start_server
 from waiting import wait_until
 
-from ward_geo.errors import StoreUnavailableError
+from ward_geo.errors import StoreFileChangedError
 from ward_geo.io.writers import geojson_dumps, to_geojson
 from ward_geo.store.sqlite import SQLiteStore, rescued_copies
 
@@ -58,7 +58,7 @@ def test_deleted_file_refuses_writes_and_rescues_every_row(lib_store, api_wards,
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)  # rm ward_geo.sqlite* under the process
 
-    with pytest.raises(StoreUnavailableError) as caught:
+    with pytest.raises(StoreFileChangedError) as caught:
         store.ingest(_batch(api_wards, "late"), source="late")
     error = caught.value
     assert error.code == "store_file_changed" and error.status_code == 503
@@ -69,9 +69,9 @@ def test_deleted_file_refuses_writes_and_rescues_every_row(lib_store, api_wards,
     assert stat.S_IMODE(copies[0].stat().st_mode) == 0o600
     rescued = _rows(copies[0])
     assert set(api_incidents["incident_id"]) | set(acknowledged["incident_id"]) == rescued  # nothing refused in it
-    with pytest.raises(StoreUnavailableError):
+    with pytest.raises(StoreFileChangedError):
         store.check_file()
-    with pytest.raises(StoreUnavailableError):  # every later write is refused too
+    with pytest.raises(StoreFileChangedError):  # every later write is refused too
         store.put_boundaries(api_wards)
 
 
@@ -81,11 +81,11 @@ def test_replaced_file_is_noticed(lib_store, api_wards, api_incidents, tmp_path:
     with SQLiteStore(other) as intruder:
         intruder.put_boundaries(api_wards.iloc[:1])
     os.replace(other, path)  # mv other.sqlite ward_geo.sqlite
-    with pytest.raises(StoreUnavailableError, match="replaced"):
+    with pytest.raises(StoreFileChangedError, match="replaced"):
         store.check_file()
     (copy,) = rescued_copies(path)
     assert _rows(copy) == set(api_incidents["incident_id"])
-    with pytest.raises(StoreUnavailableError):
+    with pytest.raises(StoreFileChangedError):
         store.ingest(_batch(api_wards, "late"))
     assert _rows(path) == set()  # the replacement was not written to
 
@@ -97,14 +97,14 @@ def test_truncated_file_is_noticed(tmp_path: Path, api_wards, api_incidents) -> 
         store.ingest(api_incidents)
         store._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the rows now live in the main file
         os.truncate(path, 0)
-        with pytest.raises(StoreUnavailableError, match="truncated"):
+        with pytest.raises(StoreFileChangedError, match="truncated"):
             store.ingest(_batch(api_wards, "late"))
 
 
 def test_new_store_in_the_same_process_is_refused(lib_store, api_wards) -> None:
     path, _store = lib_store
     path.unlink()
-    with pytest.raises(StoreUnavailableError, match="deleted"):
+    with pytest.raises(StoreFileChangedError, match="deleted"):
         SQLiteStore(path)  # e.g. a new worker thread of the service opening its own connection
     assert not path.exists(), "no empty store may be created over the lost one"
     assert len(rescued_copies(path)) == 1
@@ -119,7 +119,7 @@ def test_restart_refuses_an_empty_store_beside_a_rescued_copy(tmp_path: Path, ap
     store.close()  # closing notices the loss and rescues
     (copy,) = rescued_copies(path)
     assert _rows(copy) == set(api_incidents["incident_id"])
-    with pytest.raises(StoreUnavailableError) as caught:
+    with pytest.raises(StoreFileChangedError) as caught:
         SQLiteStore(path)
     message = caught.value.message
     assert copy.name in message and f"to {NAME}" in message and str(tmp_path) not in message
@@ -234,13 +234,13 @@ def test_write_racing_the_deletion_lands_in_the_rescued_copy(lib_store, api_ward
     try:
         assert inside.wait(30)
         path.unlink()
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreFileChangedError):
             store.check_file()  # the first rescue: before the racing commit
         assert len(rescued_copies(path)) == 1
         release.set()
         writer.join(30)
         error = outcome.get("error")
-        assert isinstance(error, StoreUnavailableError), error  # not acknowledged ...
+        assert isinstance(error, StoreFileChangedError), error  # not acknowledged ...
         copies = rescued_copies(path)
         assert len(copies) == 2 and copies[-1].name in error.message
         assert set(late["incident_id"]) <= _rows(copies[-1])  # ... and not lost

@@ -170,6 +170,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     keys = KeyStore(settings.resolved_api_keys_file)
     check_deployment(settings, active_keys=keys.active_count())
     configure_logging(settings.log_level)
+    from ward_geo.api.routes.incidents import clean_spool
+
+    removed = clean_spool(settings.resolved_spool_dir)
+    if removed:
+        log.info("removed %d stale upload files from the spool folder", removed)
 
     state = ServiceState(
         settings=settings,

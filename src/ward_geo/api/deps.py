@@ -61,7 +61,7 @@ class StoreProvider:
 
         Raises
         ------
-        StoreUnavailableError
+        StoreFileChangedError
             The file was deleted, replaced or truncated (its data is rescued on the way).
         """
         with self._lock:

@@ -546,7 +546,7 @@ class IncidentStore(ABC):
 
         Raises
         ------
-        StoreUnavailableError
+        StoreFileChangedError
             The file is gone or changed (the message says where the data was rescued to).
         """
         return None

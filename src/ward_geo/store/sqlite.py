@@ -39,7 +39,7 @@ its size is still whole pages (never by opening it: closing a second descriptor 
 file would drop SQLite's locks). (The ``-wal`` file is not compared: SQLite
 itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
 truncated, every store of that file in the process refuses writes from then on
-(:class:`~ward_geo.errors.StoreUnavailableError`, code ``store_file_changed``), and the
+(:class:`~ward_geo.errors.StoreFileChangedError`, code ``store_file_changed``), and the
 data the open connection still sees is copied with SQLite's backup API to
 ``<name>.rescued-<UTC time>`` beside the file (mode 0600). A write that raced the deletion
 was either refused or is in that copy. A later open that would create a new empty store
@@ -66,7 +66,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ward_geo.errors import InsufficientStorageError, StoreError, StoreUnavailableError, WardGeoError
+from ward_geo.errors import InsufficientStorageError, StoreError, StoreFileChangedError, WardGeoError
 from ward_geo.store.base import (
     BATCH_COLUMNS,
     HOTSPOT_SETS_KEPT,
@@ -162,7 +162,7 @@ RESCUED_INFIX = ".rescued-"
 
 
 class _FileLost(Exception):
-    """Internal: a write found the store file changed (turned into StoreUnavailableError)."""
+    """Internal: a write found the store file changed (turned into StoreFileChangedError)."""
 
     def __init__(self, problem: str, *, committed: bool = False) -> None:
         super().__init__(problem)
@@ -256,7 +256,7 @@ def refuse_empty_over_rescued(path: str | Path) -> None:
 
     Raises
     ------
-    StoreUnavailableError
+    StoreFileChangedError
         ``path`` is missing and ``<name>.rescued-*`` exists; the message says what to do.
     """
     path = Path(path)
@@ -265,7 +265,7 @@ def refuse_empty_over_rescued(path: str | Path) -> None:
     copies = rescued_copies(path)
     if copies:
         name, newest = path.name, copies[-1].name
-        raise StoreUnavailableError(
+        raise StoreFileChangedError(
             f"the store file {name} is missing but the rescued copy {newest} lies beside it (saved when the "
             "file disappeared under a running service); refusing to start an empty store. "
             f"Move {newest} to {name} to continue with its data, or move the rescued copies elsewhere "
@@ -330,13 +330,13 @@ class SQLiteStore(IncidentStore):
         for other in others:  # outside the guard lock (store lock first): rescue through an open store
             try:
                 other.check_file()
-            except StoreUnavailableError:
+            except StoreFileChangedError:
                 break
         with guard.lock:
             if guard.problem is None and not others:
                 self._open(guard)
                 return
-            raise StoreUnavailableError(guard.message(), details=guard.details())
+            raise StoreFileChangedError(guard.message(), details=guard.details())
 
     def _open(self, guard: _FileGuard) -> None:
         """Connect and set up (called with the guard's lock held)."""
@@ -509,7 +509,7 @@ class SQLiteStore(IncidentStore):
             raise _FileLost(problem, committed=committed)
 
     def _lost(self, problem: str, *, committed: bool = False) -> None:
-        """Record the loss, rescue through this store's connection, raise StoreUnavailableError."""
+        """Record the loss, rescue through this store's connection, raise StoreFileChangedError."""
         guard = self._guard
         with guard.lock:
             if guard.problem is None:
@@ -520,7 +520,7 @@ class SQLiteStore(IncidentStore):
             message = guard.message()
         if committed:
             message += "; the last write was committed before the change was noticed and is in the rescued copy"
-        raise StoreUnavailableError(message, details=guard.details())
+        raise StoreFileChangedError(message, details=guard.details())
 
     def _rescue(self, guard: _FileGuard) -> None:
         """Copy what this connection sees to ``<name>.rescued-<UTC>`` (0600) and log where."""
@@ -577,7 +577,7 @@ class SQLiteStore(IncidentStore):
             guard = self._guard
             with guard.lock:
                 if guard.problem is not None:
-                    raise StoreUnavailableError(guard.message(), details=guard.details())
+                    raise StoreFileChangedError(guard.message(), details=guard.details())
                 problem = guard.problem_now()
             if problem is not None and self._conn is not None:
                 self._lost(problem)
@@ -591,7 +591,7 @@ class SQLiteStore(IncidentStore):
                 if problem is not None:
                     try:
                         self._lost(problem)  # the last chance to save what this connection still sees
-                    except StoreUnavailableError:
+                    except StoreFileChangedError:
                         pass
                 self._conn.close()
                 self._conn = None
