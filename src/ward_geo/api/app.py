@@ -33,6 +33,7 @@ from ward_geo.api.keys import KeyStore
 from ward_geo.api.middleware import RequestContextMiddleware, configure_logging
 from ward_geo.errors import (
     AuthenticationError,
+    BusyError,
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
@@ -107,6 +108,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
     except ValueError:
         content = {"code": error.code, "message": error.message, "request_id": request_id}
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'} if isinstance(error, AuthenticationError) else None
+    if isinstance(error, BusyError):
+        headers = {"Retry-After": str(error.retry_after_s)}
     return StrictJSONResponse(content, status_code=status, headers=headers)
 
 

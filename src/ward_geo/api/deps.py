@@ -7,7 +7,9 @@ too weak gets 403. Keys are read from ``X-API-Key`` or ``Authorization: Bearer <
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from ward_geo.api.cache import ResultCache
 from ward_geo.api.config import ApiSettings
 from ward_geo.api.keys import ROLES, KeyStore, role_allows
+from ward_geo.api.work import Caller, DataVersions, WorkQueue
 from ward_geo.errors import AuthenticationError, PermissionDeniedError, StoreError, WardGeoError
 
 __all__ = ["ServiceState", "StoreProvider", "Principal", "get_state", "require", "api_key_header", "bearer"]
@@ -81,6 +84,21 @@ class ServiceState:
     compute_limiter: anyio.CapacityLimiter
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     warm: bool = False
+    work: WorkQueue = field(init=False)
+    versions: DataVersions = field(init=False)
+    computations: Counter[str] = field(default_factory=Counter)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.work = WorkQueue(s.compute_queue_size, s.compute_reserved, s.compute_per_key, s.compute_threads,
+                              s.retry_after_s)
+        self.versions = DataVersions(
+            lambda: str(self.stores.get().data_version()),
+            lambda wards, cats, since, until: self.stores.get().scope_version(wards, cats, since, until),
+            s.version_check_s,
+        )
 
     async def run(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run blocking store work in a worker thread."""
@@ -90,9 +108,25 @@ class ServiceState:
         """Run CPU-bound work in a worker thread, at most ``compute_threads`` at once."""
         return await anyio.to_thread.run_sync(func, *args, limiter=self.compute_limiter)
 
+    def count_computation(self, kind: str) -> None:
+        """Count one computation of ``kind`` (``/metrics``; called from worker threads)."""
+        with self._count_lock:
+            self.computations[kind] += 1
+
     def clear_caches(self) -> None:
-        """Forget every cached result (after an ingest)."""
+        """Forget every cached result."""
         for cache in (self.hotspots, self.maps, self.plans, self.collections):
+            cache.clear()
+
+    def data_changed(self) -> None:
+        """After an ingest by this process: read the data version again on the next request.
+
+        Hotspot answers stay cached (each knows the data scope it was computed from and is
+        refreshed when that scope changed); results keyed by the whole store's version are
+        dropped.
+        """
+        self.versions.expire()
+        for cache in (self.maps, self.plans, self.collections):
             cache.clear()
 
 
@@ -114,6 +148,11 @@ class Principal:
 
     def allows(self, required: str) -> bool:
         return role_allows(self.role, required)
+
+    @property
+    def caller(self) -> Caller:
+        """The work-queue identity: the key, privileged from the analyst role up."""
+        return Caller(self.key_id, self.allows("analyst"))
 
 
 def require(role: str) -> Callable[..., Principal]:

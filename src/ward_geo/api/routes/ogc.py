@@ -219,7 +219,9 @@ async def items(
     if info.id == "wards":
         table = await services.ward_table(state, version)
     elif info.id == "hotspots":
-        table = await services.all_hotspots(state, version)
+        table = await services.all_hotspots(
+            state, version, aggregate=not principal.allows("analyst"), caller=principal.caller
+        )
 
     def build() -> bytes:
         """Select, page and serialise (in a worker thread: polygons can be large)."""
@@ -297,7 +299,9 @@ async def item(
         table = (
             await services.ward_table(state, version)
             if info.id == "wards"
-            else await services.all_hotspots(state, version)
+            else await services.all_hotspots(
+                state, version, aggregate=not principal.allows("analyst"), caller=principal.caller
+            )
         )
         frame = table.loc[table[info.id_field].astype(str) == feature_id] if len(table) else None
     if frame is None or not len(frame):

@@ -68,8 +68,14 @@ async def ward_hotspots(
         eps=eps,
         min_samples=min_samples,
     )
-    body = await services.ward_hotspots(state, query)
-    return _conditional(request, body, GEOJSON)
+    headers: dict[str, str] = {}
+    if not principal.allows("analyst"):  # viewers see the aggregate view only
+        query, clamped = services.viewer_query(state, query)
+        if clamped:
+            headers["X-Parameters-Clamped"] = ",".join(f"{k}={v['used']}" for k, v in clamped.items())
+    answer = await services.ward_hotspots(state, query, principal.caller)
+    headers["X-Data-Freshness"] = "fresh" if answer.fresh else "stale"
+    return _conditional(request, answer.body, GEOJSON, headers)
 
 
 @router.get(
@@ -83,7 +89,7 @@ async def ward_map(
     principal: Principal = Depends(require("viewer")),
     state: ServiceState = Depends(get_state),
 ) -> Response:
-    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"))
+    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"), caller=principal.caller)
     return _conditional(request, body, "text/html; charset=utf-8", {"Content-Security-Policy": _map_csp(state)})
 
 
@@ -109,5 +115,5 @@ async def patrol_plans(
     principal: Principal = Depends(require("viewer")),
     state: ServiceState = Depends(get_state),
 ) -> Response:
-    body = await services.patrol_plan(state, request.model_dump())
+    body = await services.patrol_plan(state, request.model_dump(), principal.caller)
     return Response(body, media_type=GEOJSON)
