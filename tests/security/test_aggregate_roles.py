@@ -130,7 +130,7 @@ def test_differencing_attack_reveals_no_single_incident(real_server):
         def check():
             got = httpx.get(f"{server.url}/wards/{WARD}/hotspots", params=params,
                             headers={"X-API-Key": keys[role]}, timeout=120)
-            ok = got.status_code == 200 and got.headers["x-data-freshness"] == "fresh"
+            ok = got.status_code == 200 and got.headers.get("x-data-freshness", "fresh") == "fresh"
             return got.json() if ok and got.json()["dataVersion"] != before["dataVersion"] else None
         return wait_until(check, timeout=120)
 
