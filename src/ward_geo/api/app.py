@@ -29,6 +29,7 @@ from ward_geo import __version__
 from ward_geo.api.cache import ResultCache
 from ward_geo.api.config import ApiSettings, check_deployment, load_api_settings
 from ward_geo.api.deps import ServiceState, StoreProvider
+from ward_geo.api.hotpath import HotPathMiddleware
 from ward_geo.api.keys import KeyStore
 from ward_geo.api.middleware import RequestContextMiddleware, configure_logging
 from ward_geo.errors import (
@@ -198,6 +199,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for exc_class in (WardGeoError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_class, error_response)
 
+    app.add_middleware(HotPathMiddleware, get_state=lambda: state)  # inside CORS and request logging
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from ward_geo.api.cache import ResultCache
 from ward_geo.api.config import ApiSettings
+from ward_geo.api.hotpath import HotPath
 from ward_geo.api.keys import ROLES, KeyStore, role_allows
 from ward_geo.api.work import Caller, DataVersions, WorkQueue
 from ward_geo.errors import AuthenticationError, PermissionDeniedError, StoreError, WardGeoError
@@ -85,6 +86,7 @@ class ServiceState:
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     warm: bool = False
     work: WorkQueue = field(init=False)
+    hotpath: HotPath = field(init=False)
     versions: DataVersions = field(init=False)
     computations: Counter[str] = field(default_factory=Counter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -94,6 +96,7 @@ class ServiceState:
         s = self.settings
         self.work = WorkQueue(s.compute_queue_size, s.compute_reserved, s.compute_per_key, s.compute_threads,
                               s.retry_after_s)
+        self.hotpath = HotPath(4 * s.hotspot_cache_size)
         self.versions = DataVersions(
             lambda: str(self.stores.get().data_version()),
             lambda wards, cats, since, until: self.stores.get().scope_version(wards, cats, since, until),

@@ -228,19 +228,25 @@ def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    """A served body and whether it reflects the current data."""
+    """A served body, whether it reflects the current data, and its cache and scope keys."""
 
     body: bytes
     fresh: bool
+    logical: Any = None
+    scope: Any = None
+
+
+def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
+    """The data scope one hotspot answer reads: ward, categories, window (exclusive end)."""
+    return (query.ward_id, query.categories, query.since, _exclusive(query.until))
 
 
 async def scope_token(state: ServiceState, query: HotspotQuery) -> str:
     """The data token of one hotspot answer (ward, categories, window)."""
-    cached = state.versions.cached_scope((query.ward_id, query.categories, query.since, query.until))
+    cached = state.versions.cached_scope(scope_key(query))
     if cached is not None:
         return cached
-    until = _exclusive(query.until)
-    return await state.run(state.versions.scope, query.ward_id, query.categories, query.since, until)
+    return await state.run(state.versions.scope, *scope_key(query))
 
 
 async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller = BACKGROUND) -> CachedAnswer:
@@ -258,7 +264,7 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller
     logical = ("hotspots", query)
     entry = state.hotspots.get(logical)
     if entry is not None and entry[0] == token:
-        return CachedAnswer(entry[1], True)
+        return CachedAnswer(entry[1], True, logical, scope_key(query))
 
     async def compute() -> bytes:
         body = await state.work.submit((logical, token), caller, compute_ward_hotspots, state, query, token)
@@ -268,9 +274,9 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller
     if entry is not None and state.settings.serve_stale:
         if not state.work.has((logical, token)):
             _refresh_in_background(state, compute)
-        return CachedAnswer(entry[1], False)
+        return CachedAnswer(entry[1], False, logical, scope_key(query))
     state.hotspots.misses += 1
-    return CachedAnswer(await compute(), True)
+    return CachedAnswer(await compute(), True, logical, scope_key(query))
 
 
 def _refresh_in_background(state: ServiceState, compute: Callable[[], Awaitable[bytes]]) -> None:

@@ -55,4 +55,5 @@ async def metrics(
     for name, value in state.work.snapshot().items():
         lines.append(f"ward_geo_compute_queue_{name} {value}")
     lines.append(f"ward_geo_scope_reads_total {state.versions.scope_reads}")
+    lines.append(f"ward_geo_hotpath_served_total {state.hotpath.served}")
     return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})
