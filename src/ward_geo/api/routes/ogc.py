@@ -24,7 +24,7 @@ from ward_geo.io.writers import geojson_dumps, to_geojson
 router = APIRouter(tags=["OGC API – Features"])
 
 MAX_LIMIT = 10_000
-_ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", "category", "ward_id", "crs", "bbox-crs"}
+_ITEM_PARAMS = {"limit", "offset", "cursor", "bbox", "datetime", "f", "category", "ward_id", "crs", "bbox-crs"}
 _FEATURE_PARAMS = {"f", "crs"}
 _GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {ogc.GEOJSON: {}}, "description": "GeoJSON"},
@@ -189,6 +189,9 @@ async def items(
     collection_id: str = CollectionPath,
     limit: int = Query(10, ge=1, le=MAX_LIMIT, description="page size (at most 10000)"),
     offset: int = Query(0, ge=0, le=10_000_000, description="features to skip (follow the 'next' link)"),
+    cursor: str | None = Query(
+        None, max_length=400, description="incidents: where the previous page ended (from its 'next' link)"
+    ),
     bbox: str | None = Query(
         None, description="minlon,minlat,maxlon,maxlat in CRS84 (WGS 84 longitude/latitude)", max_length=200
     ),
@@ -211,10 +214,17 @@ async def items(
     box = ogc.parse_bbox(bbox)
     when = ogc.parse_datetime(datetime)
     cats = services.parse_categories(category)
+    after = None
+    if cursor is not None:
+        if info.id != "incidents" or offset:
+            raise ParameterError("cursor pages the incidents collection and cannot be combined with offset",
+                                 details={"parameter": "cursor"})
+        after = ogc.decode_cursor(cursor)
     version = await services.data_version(state)
 
     base = _base(request)
-    link_params = {"bbox": bbox, "datetime": datetime, "category": ",".join(cats) or None, "ward_id": ward_id}
+    link_params = {"bbox": bbox, "datetime": datetime, "category": ",".join(cats) or None, "ward_id": ward_id,
+                   "cursor": cursor}
     table = None
     if info.id == "wards":
         table = await services.ward_table(state, version)
@@ -225,6 +235,8 @@ async def items(
 
     def build() -> bytes:
         """Select, page and serialise (in a worker thread: polygons can be large)."""
+        next_cursor: str | None = None
+        matched: int | None
         if table is None:
             since = when.start if when else None
             until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
@@ -236,8 +248,12 @@ async def items(
                 bbox=box,
             )
             store = state.stores.get()
-            matched = store.count(**filters)
-            frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
+            if offset:  # offset paging (kept for clients that build their own links)
+                matched = store.count(**filters)
+                frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
+            else:  # keyset paging: the next page starts where this one ends, whatever came before
+                frame, next_cursor = _keyset_page(store, filters, limit, after)
+                matched = store.count(**filters) if after is None else None
         else:
             mask = pd.Series(True, index=table.index)
             if ward_id and info.id == "wards":
@@ -255,15 +271,48 @@ async def items(
             matched = len(selected)
             frame = selected.iloc[offset : offset + limit]
         body = _features(frame, info.id_field)
-        body["numberMatched"] = int(matched)
+        if matched is not None:
+            body["numberMatched"] = int(matched)
         body["numberReturned"] = len(body["features"])
         body["timeStamp"] = ogc.now_stamp()
+        keyset = table is None and not offset
         body["links"] = ogc.items_links(
-            base, info.id, link_params, offset=offset, limit=limit, returned=len(body["features"]), matched=int(matched)
+            base, info.id, link_params, offset=offset, limit=limit, returned=len(body["features"]),
+            matched=int(matched or 0), keyset=keyset, next_cursor=next_cursor if keyset else None,
         )
         return geojson_dumps(body).encode("utf-8")
 
     return Response(await state.run(build), media_type=ogc.GEOJSON)
+
+
+def _keyset_page(
+    store: Any, filters: dict[str, Any], limit: int, after: tuple[pd.Timestamp, str, int] | None
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """One page of incidents in (occurred_at, incident_id) order after the cursor ``after``.
+
+    The store reads from the cursor's time on (an indexed range, not a skip over every
+    earlier row); rows at that very time up to the cursor's id were on earlier pages.
+    """
+    ties = 0
+    if after is not None:
+        at, last_id, ties = after
+        since = filters.get("since")
+        filters = {**filters, "since": at if since is None or at > since else since}
+    frame = store.query(**filters, limit=limit + ties + 1, order="occurred_at")
+    if after is not None and len(frame):
+        seen = (frame["occurred_at"] == at).to_numpy() & (frame["incident_id"].astype(str) <= last_id).to_numpy()
+        frame = frame.loc[~seen]
+    more = len(frame) > limit
+    frame = frame.iloc[:limit]
+    if not more or not len(frame):
+        return frame, None
+    last = frame.iloc[-1]
+    at_last = int((frame["occurred_at"] == last["occurred_at"]).sum())
+    if after is not None and last["occurred_at"] == at:
+        at_last += ties
+    if pd.isna(last["occurred_at"]):
+        return frame, None
+    return frame, ogc.encode_cursor(last["occurred_at"], str(last["incident_id"]), at_last)
 
 
 @router.get(
