@@ -130,6 +130,8 @@ def _warm_up(state: ServiceState) -> None:
             warm()
         import ward_geo.analysis.hotspots  # noqa: F401 - imported now, not during the first request
         import ward_geo.io.writers  # noqa: F401
+        if state.settings.ingest_process:
+            state.parse(int)  # start the parser process now, not during the first upload
     except Exception:  # warming is an optimisation; a failure only costs the first request time
         log.warning("numba warm-up failed", exc_info=True)
     gc.collect()
@@ -172,6 +174,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            state.close_parser()
             state.stores.close()
 
     app = FastAPI(

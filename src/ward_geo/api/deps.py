@@ -91,6 +91,7 @@ class ServiceState:
     computations: Counter[str] = field(default_factory=Counter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
+    _parser: Any = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -110,6 +111,45 @@ class ServiceState:
     async def compute(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run CPU-bound work in a worker thread, at most ``compute_threads`` at once."""
         return await anyio.to_thread.run_sync(func, *args, limiter=self.compute_limiter)
+
+    def parse(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run CPU-heavy parsing ``func(*args, **kwargs)`` in the parser process (blocking).
+
+        The event loop's process then keeps its interpreter lock for requests while an
+        upload is validated (``WARD_GEO_INGEST_PROCESS``); without it, or when the parser
+        process died, in this thread.
+        """
+        pool = self._parser_pool()
+        if pool is None:
+            return func(*args, **kwargs)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return pool.submit(func, *args, **kwargs).result()
+        except BrokenProcessPool:
+            with self._count_lock:
+                self._parser = None
+            return func(*args, **kwargs)
+
+    def _parser_pool(self) -> Any:
+        if not self.settings.ingest_process:
+            return None
+        with self._count_lock:
+            if self._parser is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._parser = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_parser
+                )
+            return self._parser
+
+    def close_parser(self) -> None:
+        """Stop the parser process (at shutdown)."""
+        with self._count_lock:
+            pool, self._parser = self._parser, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def count_computation(self, kind: str) -> None:
         """Count one computation of ``kind`` (``/metrics``; called from worker threads)."""
@@ -131,6 +171,11 @@ class ServiceState:
         self.versions.expire()
         for cache in (self.maps, self.plans, self.collections):
             cache.clear()
+
+
+def _warm_parser() -> None:
+    """Import the readers once in the parser process (not during the first upload)."""
+    import ward_geo.io.readers  # noqa: F401
 
 
 async def get_state(request: Request) -> ServiceState:

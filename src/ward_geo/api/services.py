@@ -430,8 +430,8 @@ def ingest_file(
     store = state.stores.get()
     wards = store.boundaries()
     try:
-        incidents, report = read_incidents(
-            path, boundaries=wards if len(wards) else None, source=source, return_report=True, **options
+        incidents, report = state.parse(
+            read_incidents, path, boundaries=wards if len(wards) else None, source=source, return_report=True, **options
         )
     except WardGeoError:
         raise
