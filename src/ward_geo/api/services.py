@@ -266,17 +266,17 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller
     if entry is not None and entry[0] == token:
         return CachedAnswer(entry[1], True, logical, scope_key(query))
 
-    async def compute() -> bytes:
-        body = await state.work.submit((logical, token), caller, compute_ward_hotspots, state, query, token)
+    async def compute(who: Caller) -> bytes:
+        body = await state.work.submit((logical, token), who, compute_ward_hotspots, state, query, token)
         state.hotspots.put(logical, (token, body))
         return body
 
     if entry is not None and state.settings.serve_stale:
-        if not state.work.has((logical, token)):
-            _refresh_in_background(state, compute)
+        if not state.work.has((logical, token)):  # one refresh, not counted against the caller's key
+            _refresh_in_background(state, lambda: compute(Caller(None, caller.privileged)))
         return CachedAnswer(entry[1], False, logical, scope_key(query))
     state.hotspots.misses += 1
-    return CachedAnswer(await compute(), True, logical, scope_key(query))
+    return CachedAnswer(await compute(caller), True, logical, scope_key(query))
 
 
 def _refresh_in_background(state: ServiceState, compute: Callable[[], Awaitable[bytes]]) -> None:

@@ -32,6 +32,8 @@ from ward_geo.errors import BusyError
 __all__ = ["Caller", "WorkQueue", "DataVersions", "BACKGROUND"]
 
 T = TypeVar("T")
+#: Scope tokens remembered per data generation (then forgotten and read again).
+_MAX_SCOPES = 10_000
 
 
 @dataclass(frozen=True)
@@ -250,5 +252,7 @@ class DataVersions:
             token = str(self._read_scope([ward_id], list(categories) or None, since, until))
             self.scope_reads += 1
             with self._lock:
+                if len(self._scopes) >= _MAX_SCOPES:
+                    self._scopes.clear()
                 self._scopes[key] = token
         return token

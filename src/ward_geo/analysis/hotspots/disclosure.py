@@ -153,7 +153,7 @@ def grid_cover(geometry: Any, grid_m: float, max_cells: int = MAX_CELLS) -> Any:
     cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + step, gy.ravel() + step)
     shapely.prepare(geometry)
     hit = shapely.intersects(geometry, cells)
-    return shapely.union_all(cells[hit])
+    return shapely.simplify(shapely.union_all(cells[hit]), 0.0)  # collinear cell corners dropped
 
 
 def _coord_name(geometry: Any) -> str | None:
