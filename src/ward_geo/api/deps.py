@@ -92,6 +92,7 @@ class ServiceState:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
     _parser: Any = None
+    scope_reads: dict[Any, asyncio.Future[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.settings

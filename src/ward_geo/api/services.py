@@ -242,11 +242,20 @@ def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
 
 
 async def scope_token(state: ServiceState, query: HotspotQuery) -> str:
-    """The data token of one hotspot answer (ward, categories, window)."""
-    cached = state.versions.cached_scope(scope_key(query))
+    """The data token of one hotspot answer (ward, categories, window).
+
+    Concurrent requests for the same unknown token share one store read.
+    """
+    key = scope_key(query)
+    cached = state.versions.cached_scope(key)
     if cached is not None:
         return cached
-    return await state.run(state.versions.scope, *scope_key(query))
+    pending = state.scope_reads.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(state.run(state.versions.scope, *key))
+        state.scope_reads[key] = pending
+        pending.add_done_callback(lambda _: state.scope_reads.pop(key, None))
+    return await asyncio.shield(pending)
 
 
 async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller = BACKGROUND) -> CachedAnswer:
