@@ -130,7 +130,7 @@ def _warm_up(state: ServiceState) -> None:
             warm()
         import ward_geo.analysis.hotspots  # noqa: F401 - imported now, not during the first request
         import ward_geo.io.writers  # noqa: F401
-        if state.settings.ingest_process:
+        if state.settings.worker_process:
             state.parse(int)  # start the parser process now, not during the first upload
     except Exception:  # warming is an optimisation; a failure only costs the first request time
         log.warning("numba warm-up failed", exc_info=True)

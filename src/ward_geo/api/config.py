@@ -42,9 +42,9 @@ names the setting and says what to change:
 ``WARD_GEO_SERVE_STALE`` (default true)
     After new data, keep answering from the previous cached result (``X-Data-Freshness:
     stale``) while one background computation makes the new one.
-``WARD_GEO_INGEST_PROCESS`` (default true)
-    Validate uploads in a separate parser process, so that a large upload does not hold
-    the interpreter lock that the cached answers need.
+``WARD_GEO_WORKER_PROCESS`` (default true)
+    Validate uploads and build incident pages in a separate worker process, so that they do
+    not hold the interpreter lock that the cached answers need.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class ApiSettings(Settings):
     retry_after_s: int = Field(default=2, ge=1, le=3600)
     version_check_s: float = Field(default=1.0, ge=0.0, le=60.0)
     serve_stale: bool = True
-    ingest_process: bool = True
+    worker_process: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -117,7 +117,7 @@ class ServiceState:
         """Run CPU-heavy parsing ``func(*args, **kwargs)`` in the parser process (blocking).
 
         The event loop's process then keeps its interpreter lock for requests while an
-        upload is validated (``WARD_GEO_INGEST_PROCESS``); without it, or when the parser
+        upload is validated (``WARD_GEO_WORKER_PROCESS``); without it, or when the parser
         process died, in this thread.
         """
         pool = self._parser_pool()
@@ -133,7 +133,7 @@ class ServiceState:
             return func(*args, **kwargs)
 
     def _parser_pool(self) -> Any:
-        if not self.settings.ingest_process:
+        if not self.settings.worker_process:
             return None
         with self._count_lock:
             if self._parser is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,22 @@ class HotspotQuery:
 
 
 # ---------------------------------------------------------------- store helpers
+_worker = threading.local()
+
+
+def worker_store(settings: Any) -> Any:
+    """This thread's store for ``settings`` (opened once; used by the worker process)."""
+    from ward_geo.store import open_store
+
+    stores = getattr(_worker, "stores", None)
+    if stores is None:
+        stores = _worker.stores = {}
+    key = settings.model_dump_json()
+    if key not in stores:
+        stores[key] = open_store(settings)
+    return stores[key]
+
+
 async def data_version(state: ServiceState) -> str:
     """The store's current data version (cache key component).
 

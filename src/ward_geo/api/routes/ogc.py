@@ -225,64 +225,77 @@ async def items(
     base = _base(request)
     link_params = {"bbox": bbox, "datetime": datetime, "category": ",".join(cats) or None, "ward_id": ward_id,
                    "cursor": cursor}
-    table = None
     if info.id == "wards":
         table = await services.ward_table(state, version)
     elif info.id == "hotspots":
         table = await services.all_hotspots(
             state, version, aggregate=not principal.allows("analyst"), caller=principal.caller
         )
+    else:  # incidents: built in the worker process, which has its own store connection
+        since = when.start if when else None
+        until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
+        filters = dict(ward_ids=[ward_id] if ward_id else None, categories=list(cats) or None, since=since,
+                       until=until, bbox=box)
+        page = (filters, limit, offset, after, base, link_params)
+        body = await state.run(lambda: state.parse(incident_page_in_worker, state.settings, *page))
+        return Response(body, media_type=ogc.GEOJSON)
 
     def build() -> bytes:
         """Select, page and serialise (in a worker thread: polygons can be large)."""
-        next_cursor: str | None = None
-        matched: int | None
-        if table is None:
-            since = when.start if when else None
-            until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
-            filters = dict(
-                ward_ids=[ward_id] if ward_id else None,
-                categories=list(cats) or None,
-                since=since,
-                until=until,
-                bbox=box,
-            )
-            store = state.stores.get()
-            if offset:  # offset paging (kept for clients that build their own links)
-                matched = store.count(**filters)
-                frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
-            else:  # keyset paging: the next page starts where this one ends, whatever came before
-                frame, next_cursor = _keyset_page(store, filters, limit, after)
-                matched = store.count(**filters) if after is None else None
-        else:
-            mask = pd.Series(True, index=table.index)
-            if ward_id and info.id == "wards":
-                mask &= table["ward_id"] == ward_id
-            elif ward_id:
-                mask &= table["ward_ids"].map(lambda ids: ward_id in list(ids) if ids is not None else False)
-            if cats:
-                # wards carry no category; hotspots are selected by their dominant category
-                mask &= table["dominant_category"].isin(cats) if info.id == "hotspots" else False
-            if when is not None and info.temporal and len(table):
-                mask &= when.overlaps(table["first_seen"], table["last_seen"])
-            if box is not None and len(table):
-                mask &= _bbox_mask(table, box)
-            selected = table.loc[mask.to_numpy(dtype=bool)]
-            matched = len(selected)
-            frame = selected.iloc[offset : offset + limit]
+        mask = pd.Series(True, index=table.index)
+        if ward_id and info.id == "wards":
+            mask &= table["ward_id"] == ward_id
+        elif ward_id:
+            mask &= table["ward_ids"].map(lambda ids: ward_id in list(ids) if ids is not None else False)
+        if cats:
+            # wards carry no category; hotspots are selected by their dominant category
+            mask &= table["dominant_category"].isin(cats) if info.id == "hotspots" else False
+        if when is not None and info.temporal and len(table):
+            mask &= when.overlaps(table["first_seen"], table["last_seen"])
+        if box is not None and len(table):
+            mask &= _bbox_mask(table, box)
+        selected = table.loc[mask.to_numpy(dtype=bool)]
+        matched = len(selected)
+        frame = selected.iloc[offset : offset + limit]
         body = _features(frame, info.id_field)
-        if matched is not None:
-            body["numberMatched"] = int(matched)
+        body["numberMatched"] = int(matched)
         body["numberReturned"] = len(body["features"])
         body["timeStamp"] = ogc.now_stamp()
-        keyset = table is None and not offset
         body["links"] = ogc.items_links(
-            base, info.id, link_params, offset=offset, limit=limit, returned=len(body["features"]),
-            matched=int(matched or 0), keyset=keyset, next_cursor=next_cursor if keyset else None,
+            base, info.id, link_params, offset=offset, limit=limit, returned=len(body["features"]), matched=int(matched)
         )
         return geojson_dumps(body).encode("utf-8")
 
     return Response(await state.run(build), media_type=ogc.GEOJSON)
+
+
+def incident_page(
+    store: Any, filters: dict[str, Any], limit: int, offset: int, after: tuple[pd.Timestamp, str, int] | None,
+    base: str, link_params: dict[str, Any],
+) -> bytes:
+    """One page of the incidents collection as GeoJSON bytes (blocking, CPU-bound)."""
+    next_cursor: str | None = None
+    if offset:  # offset paging (kept for clients that build their own links)
+        matched: int | None = store.count(**filters)
+        frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
+    else:  # keyset paging: the next page starts where this one ends, whatever came before
+        frame, next_cursor = _keyset_page(store, filters, limit, after)
+        matched = store.count(**filters) if after is None else None
+    body = _features(frame, "incident_id")
+    if matched is not None:
+        body["numberMatched"] = int(matched)
+    body["numberReturned"] = len(body["features"])
+    body["timeStamp"] = ogc.now_stamp()
+    body["links"] = ogc.items_links(
+        base, "incidents", link_params, offset=offset, limit=limit, returned=len(body["features"]),
+        matched=int(matched or 0), keyset=not offset, next_cursor=next_cursor,
+    )
+    return geojson_dumps(body).encode("utf-8")
+
+
+def incident_page_in_worker(settings: Any, *page: Any) -> bytes:
+    """:func:`incident_page` with the worker's own store (a separate process, or a thread)."""
+    return incident_page(services.worker_store(settings), *page)
 
 
 def _keyset_page(
