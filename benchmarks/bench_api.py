@@ -391,8 +391,8 @@ def main() -> None:
                         runs.append(fn(target, key, args.duration))
                     finally:
                         stop.set()
-                        extra_counts = [w.join(120) for w in workers]
-                    del extra_counts
+                        for worker in workers:
+                            worker.join(120)
                 med = {m: statistics.median(r[m] for r in runs) for m in ("rps", "p50", "p99")}
                 med["errors"] = sum(r["errors"] for r in runs)
                 med["spread"] = f"{min(r['rps'] for r in runs):,.0f}–{max(r['rps'] for r in runs):,.0f}"

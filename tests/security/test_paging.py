@@ -33,7 +33,7 @@ def test_paging_returns_every_row_once_while_rows_arrive(real_server):
         ids += [f["id"] for f in page["features"]]
         pages += 1
         if pages == 3:  # rows that sort before everything already served arrive mid-way
-            _post(server, keys, [_incident(f"early-{i}", "2024-01-0{}T00:00:00Z".format(i + 1)) for i in range(3)])
+            _post(server, keys, [_incident(f"early-{i}", f"2024-01-0{i + 1}T00:00:00Z") for i in range(3)])
         nxt = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
         if nxt is None:
             break
