@@ -78,7 +78,7 @@ class ServiceState:
     settings: ApiSettings
     keys: KeyStore
     stores: StoreProvider
-    hotspots: ResultCache[bytes]
+    hotspots: ResultCache[tuple[str, bytes]]  # (data scope token, body) per query
     maps: ResultCache[bytes]
     plans: ResultCache[bytes]
     collections: ResultCache[Any]
