@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,10 @@ def handle_errors(func: F) -> F:
                 report = getattr(exc, "report", None)
                 if report is not None:
                     err_console.print(report.to_table(max_rows=50))
+            raise typer.Exit(code=1) from None
+        except MemoryError:
+            err_console.print("[bold red]error:[/] out of memory while working on the input; "
+                              "hint: split the file or lower WARD_GEO_READ_MAX_BYTES", highlight=False)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -302,7 +307,9 @@ def _write_incidents_file(incidents: Any, path: Path) -> Path:
         frame.insert(len(frame.columns), "lat", incidents.geometry.y.round(7))
         frame["occurred_at"] = incidents["occurred_at"].map(lambda t: t.isoformat())
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, encoding="utf-8")
+        from ward_geo.io.writers import csv_safe_frame
+
+        csv_safe_frame(frame).to_csv(path, index=False, encoding="utf-8")
     return path
 
 
@@ -1034,6 +1041,8 @@ def serve(
 ) -> None:
     """Run the HTTP service (OGC API – Features, hotspots, maps, patrol plans, ingest)."""
     import uvicorn
+
+    os.umask(0o077)  # every file the service creates (store, keys, spooled uploads) is private to its user
 
     from ward_geo.api.app import create_app
     from ward_geo.api.config import load_api_settings

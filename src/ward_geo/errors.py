@@ -20,6 +20,9 @@ __all__ = [
     "NotFoundError",
     "ConfigurationError",
     "StoreError",
+    "StoreFileChangedError",
+    "InsufficientStorageError",
+    "RequestTimeoutError",
     "AuthenticationError",
     "PermissionDeniedError",
     "PayloadTooLargeError",
@@ -111,6 +114,32 @@ class StoreError(WardGeoError):
 
     status_code = 503
     code = "store_unavailable"
+
+
+class StoreFileChangedError(StoreError):
+    """The store file was deleted, replaced or truncated under the running process.
+
+    Writes are refused until an operator restores the file (the message says where the
+    data was rescued to); the service answers 503 and ``/readyz`` reports why.
+    """
+
+    status_code = 503
+    code = "store_file_changed"
+
+
+class InsufficientStorageError(StoreError):
+    """The disk (store, or the upload spool folder) is full; the operation was rolled back and
+    nothing was written."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
+class RequestTimeoutError(WardGeoError):
+    """The client sent the request body too slowly (see ``WARD_GEO_BODY_*_TIMEOUT``)."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class AuthenticationError(WardGeoError):

@@ -28,6 +28,27 @@ dask_scheduler : str or None
     ``WARD_GEO_DASK_SCHEDULER``: address of a Dask scheduler; unset starts a LocalCluster.
 cache_dir : Path
     ``WARD_GEO_CACHE_DIR`` (default ``<data_dir>/cache``): street graphs and map assets.
+threads : int or None
+    ``WARD_GEO_THREADS`` (1–64; default: the CPUs of the process, at most 4): threads for
+    the array geometry steps that release the GIL (projection, concave hulls, buffers).
+    ``1`` runs them in the calling thread.
+
+Reading bounds (every breach is an :class:`~ward_geo.errors.InputError` naming the file)
+----------------------------------------------------------------------------------------
+read_max_bytes : int
+    ``WARD_GEO_READ_MAX_BYTES`` (default 1 GiB, at most 64 GiB): most bytes of a CSV or
+    GeoJSON after decompression (``.gz``, ``.zip``, ``.bz2``, ``.xz`` are inflated as a stream).
+read_max_line_bytes : int
+    ``WARD_GEO_READ_MAX_LINE_BYTES`` (default 1 MiB): longest CSV line.
+read_max_field_chars : int
+    ``WARD_GEO_READ_MAX_FIELD_CHARS`` (default 65536): longest text value of a cell or property.
+read_max_rows : int
+    ``WARD_GEO_READ_MAX_ROWS`` (default 20 million): most rows or features of one file.
+read_vector_timeout_s : float
+    ``WARD_GEO_READ_VECTOR_TIMEOUT_S`` (default 60, at most 3600): wall-clock budget of a
+    GeoPackage / SQLite read (run in a child process).
+read_vector_memory_bytes : int
+    ``WARD_GEO_READ_VECTOR_MEMORY_BYTES`` (default 2 GiB): address-space budget of that child.
 """
 
 from __future__ import annotations
@@ -55,6 +76,13 @@ class Settings(BaseSettings):
     tile_url: str | None = None
     dask_scheduler: str | None = None
     cache_dir: Path | None = None
+    threads: int | None = Field(default=None, ge=1, le=64)
+    read_max_bytes: int = Field(default=1024**3, gt=0, le=64 * 1024**3)
+    read_max_line_bytes: int = Field(default=1024**2, gt=0, le=1024**3)
+    read_max_field_chars: int = Field(default=65536, gt=0, le=64 * 1024**2)
+    read_max_rows: int = Field(default=20_000_000, gt=0, le=1_000_000_000)
+    read_vector_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    read_vector_memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2, le=256 * 1024**3)
 
     @field_validator("timezone")
     @classmethod

@@ -10,6 +10,7 @@ no stack trace (the trace goes to the log with the request id).
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -35,6 +36,7 @@ from ward_geo.api.middleware import RequestContextMiddleware, configure_logging
 from ward_geo.errors import (
     AuthenticationError,
     BusyError,
+    InsufficientStorageError,
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
@@ -90,6 +92,9 @@ async def error_response(request: Request, exc: Exception) -> Response:
             error.status_code = exc.status_code  # type: ignore[misc]
     elif isinstance(exc, WardGeoError):
         error = exc
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        error = InsufficientStorageError("the server's disk is full; nothing was stored; retry later")
+        log.error("disk full", extra={"fields": {"request_id": request_id, "path": request.url.path}})
     else:
         log.error(
             "unhandled error",
@@ -139,6 +144,21 @@ def _warm_up(state: ServiceState) -> None:
     state.warm = True
 
 
+def _watch_store(state: ServiceState, stop: threading.Event) -> None:
+    """Check the store file every ``store_check_interval`` seconds until ``stop`` is set.
+
+    A deleted or replaced SQLite file is then noticed (and its data rescued) even when no
+    request writes or probes readiness; the store logs the rescue once.
+    """
+    while not stop.wait(state.settings.store_check_interval):
+        try:
+            state.stores.check()
+        except WardGeoError:
+            continue  # already logged by the store; /readyz and writes report it
+        except Exception:
+            log.warning("store file check failed", exc_info=True)
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the service.
 
@@ -156,6 +176,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     keys = KeyStore(settings.resolved_api_keys_file)
     check_deployment(settings, active_keys=keys.active_count())
     configure_logging(settings.log_level)
+    from ward_geo.api.routes.incidents import clean_spool
+
+    removed = clean_spool(settings.resolved_spool_dir)
+    if removed:
+        log.info("removed %d stale upload files from the spool folder", removed)
 
     state = ServiceState(
         settings=settings,
@@ -168,13 +193,23 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         compute_limiter=anyio.CapacityLimiter(settings.compute_threads),
     )
 
+    if not (settings.database_url or "").startswith(("postgresql://", "postgres://")):
+        from ward_geo.store.sqlite import refuse_empty_over_rescued
+
+        refuse_empty_over_rescued(settings.store_path)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         threading.Thread(target=_warm_up, args=(state,), name="ward-geo-warm-up", daemon=True).start()
+        stop = threading.Event()
+        threading.Thread(
+            target=_watch_store, args=(state, stop), name="ward-geo-store-watch", daemon=True
+        ).start()
         try:
             yield
         finally:
             state.close_parser()
+            stop.set()
             state.stores.close()
 
     app = FastAPI(
@@ -216,5 +251,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     def body_limit(path: str) -> int:
         return settings.max_upload_bytes if path == "/incidents" else settings.max_json_bytes
 
-    app.add_middleware(RequestContextMiddleware, body_limit=body_limit)
+    app.add_middleware(
+        RequestContextMiddleware,
+        body_limit=body_limit,
+        body_idle_timeout=settings.body_idle_timeout,
+        body_total_timeout=settings.body_total_timeout,
+    )
     return app

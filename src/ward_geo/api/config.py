@@ -45,6 +45,22 @@ names the setting and says what to change:
 ``WARD_GEO_WORKER_PROCESS`` (default true)
     Validate uploads and build incident pages in a separate worker process, so that they do
     not hold the interpreter lock that the cached answers need.
+``WARD_GEO_BODY_IDLE_TIMEOUT`` (default 30 s, at most 600 s)
+    Longest wait for the next chunk of a request body; a slower client gets 408.
+``WARD_GEO_BODY_TOTAL_TIMEOUT`` (default 600 s, at most 3600 s)
+    Longest time to receive a whole request body; a slower client gets 408.
+``WARD_GEO_STORE_CHECK_INTERVAL`` (default 2 s, at most 60 s)
+    How often the service checks that the SQLite store file is still the one it opened
+    (besides before every write and on ``/readyz``).
+``WARD_GEO_UPLOAD_GDAL_FORMATS`` (default empty: off)
+    Comma-separated GDAL formats that ``POST /incidents`` also accepts: ``gpkg``
+    (``application/geopackage+sqlite3``) and/or ``zip`` (a zipped shapefile,
+    ``application/zip``). They are read in a child process with GDAL's network and virtual
+    file systems off, within the ``WARD_GEO_READ_VECTOR_*`` budgets. GeoJSON and CSV are
+    always read by the project's own parsers, never by GDAL.
+``WARD_GEO_SPOOL_DIR`` (default ``<data_dir>/tmp``)
+    Where upload bodies are spooled (files 0600, removed after each request; the folder
+    is emptied when the service starts). A full disk there answers 507.
 """
 
 from __future__ import annotations
@@ -64,6 +80,8 @@ __all__ = ["ApiSettings", "check_deployment", "is_loopback_host"]
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 _MAX_UPLOAD_CEILING = 4 * 1024**3
+#: GDAL formats that WARD_GEO_UPLOAD_GDAL_FORMATS may enable for uploads.
+UPLOAD_GDAL_FORMATS = ("gpkg", "zip")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -102,6 +120,28 @@ class ApiSettings(Settings):
     version_check_s: float = Field(default=1.0, ge=0.0, le=60.0)
     serve_stale: bool = True
     worker_process: bool = True
+    body_idle_timeout: float = Field(default=30.0, gt=0, le=600)
+    body_total_timeout: float = Field(default=600.0, gt=0, le=3600)
+    store_check_interval: float = Field(default=2.0, gt=0, le=60)
+    upload_gdal_formats: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    spool_dir: Path | None = None
+
+    @field_validator("upload_gdal_formats", mode="before")
+    @classmethod
+    def _split_formats(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            unknown = [v for v in value if v not in UPLOAD_GDAL_FORMATS]
+            if unknown:
+                raise ValueError(f"WARD_GEO_UPLOAD_GDAL_FORMATS: unknown format(s) {', '.join(map(str, unknown))}; "
+                                 f"expected some of {', '.join(UPLOAD_GDAL_FORMATS)}")
+        return value
+
+    @property
+    def resolved_spool_dir(self) -> Path:
+        """Folder of spooled upload bodies."""
+        return self.spool_dir if self.spool_dir is not None else self.data_dir / "tmp"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -60,6 +60,19 @@ class StoreProvider:
                 self._all.append(store)
         return store
 
+    def check(self) -> None:
+        """Verify the store file behind the open stores (see :meth:`IncidentStore.check_file`).
+
+        Raises
+        ------
+        StoreFileChangedError
+            The file was deleted, replaced or truncated (its data is rescued on the way).
+        """
+        with self._lock:
+            stores = list(self._all)
+        if stores:
+            stores[0].check_file()
+
     def close(self) -> None:
         """Close every store opened by any thread."""
         with self._lock:

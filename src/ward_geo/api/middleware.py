@@ -9,6 +9,14 @@ Request bodies are bounded while they stream in: a declared ``Content-Length`` a
 bound is refused before reading anything, and a body that grows beyond it raises
 :class:`~ward_geo.errors.PayloadTooLargeError` from ``receive`` (answered 413 by the
 exception handler), so no request can make the service buffer an unbounded body.
+
+Request bodies are also bounded in time: the wait for each next chunk is at most
+``body_idle_timeout`` seconds and the whole body must arrive within ``body_total_timeout``
+seconds of the request's start; a slower client gets 408 ``request_timeout`` and the
+connection is closed (a slow-body client cannot hold a connection and a worker forever).
+
+A client that hangs up before its response is complete is logged as one access line with
+the message ``client disconnected`` and status 499 — not as a 500 with a stack trace.
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ward_geo.errors import PayloadTooLargeError
+import anyio
+from starlette.requests import ClientDisconnect
+
+from ward_geo.errors import PayloadTooLargeError, RequestTimeoutError
 
 __all__ = ["RequestContextMiddleware", "JsonLogFormatter", "configure_logging"]
 
@@ -65,11 +76,23 @@ class RequestContextMiddleware:
     app : ASGI app
     body_limit : callable
         ``body_limit(path) -> int``: the largest body accepted for a path.
+    body_idle_timeout : float, default 30
+        Seconds to wait for the next chunk of a request body.
+    body_total_timeout : float, default 600
+        Seconds from the request's start to the end of its body.
     """
 
-    def __init__(self, app: Any, body_limit: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        body_limit: Callable[[str], int],
+        body_idle_timeout: float = 30.0,
+        body_total_timeout: float = 600.0,
+    ) -> None:
         self.app = app
         self.body_limit = body_limit
+        self.body_idle_timeout = float(body_idle_timeout)
+        self.body_total_timeout = float(body_total_timeout)
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -92,16 +115,34 @@ class RequestContextMiddleware:
                 too_large = False
 
         received = 0
+        body_done = False
+        flags = {"disconnected": False, "complete": False}
+        body_deadline = time.monotonic() + self.body_total_timeout
 
         async def bounded_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body, receive() only waits for a hang-up: no time bound
+                message = await receive()
+            else:
+                wait = min(self.body_idle_timeout, body_deadline - time.monotonic())
+                message = None
+                with anyio.move_on_after(max(wait, 0.0)):
+                    message = await receive()
+                if message is None:
+                    raise RequestTimeoutError(
+                        f"the request body arrived too slowly (more than {self.body_idle_timeout:g} s between "
+                        f"chunks or {self.body_total_timeout:g} s in all); send it at once and retry",
+                        details={"idle_timeout_s": self.body_idle_timeout, "total_timeout_s": self.body_total_timeout},
+                    )
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise PayloadTooLargeError(
                         f"the request body exceeds the limit of {limit} bytes", details={"limit_bytes": limit}
                     )
+                body_done = not message.get("more_body", False)
+            elif message["type"] == "http.disconnect":
+                flags["disconnected"] = True
             return message
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -109,9 +150,13 @@ class RequestContextMiddleware:
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
                 extra = [(b"x-request-id", request_id.encode("latin-1")), (b"x-content-type-options", b"nosniff")]
+                if message["status"] == 408:
+                    extra.append((b"connection", b"close"))
                 if not any(k.lower() == b"cache-control" for k, _ in message["headers"]):
                     extra.append((b"cache-control", b"no-store"))  # police data: never kept by proxies
                 message["headers"] = [*message["headers"], *extra]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                flags["complete"] = True
             await send(message)
 
         try:
@@ -119,10 +164,15 @@ class RequestContextMiddleware:
                 await _reject_too_large(limit, request_id, send_with_id)
             else:
                 await self.app(scope, bounded_receive, send_with_id)
+        except ClientDisconnect:
+            flags["disconnected"] = True  # nobody is left to answer; logged below as one line
         finally:
             state = scope.get("state", {})
+            hung_up = flags["disconnected"] and not flags["complete"]
+            if hung_up:
+                status_holder["status"] = 499
             access_log.info(
-                "request",
+                "client disconnected" if hung_up else "request",
                 extra={
                     "fields": {
                         "request_id": request_id,

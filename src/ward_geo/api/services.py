@@ -462,11 +462,13 @@ def ingest_file(
     except WardGeoError:
         raise
     except Exception as exc:  # a body the reader could not parse at all is bad input, not a crash
+        from ward_geo.io.bounded import scrub_paths
+
         log.warning("upload could not be read", exc_info=True)
         raise InputError(
-            f"the body could not be read as {'CSV' if path.suffix == '.csv' else 'GeoJSON'}: "
-            f"{type(exc).__name__}: {str(exc)[:200]}"
-        ) from exc
+            f"the body could not be read as {options.get('format', 'geojson').upper()}: "
+            f"{type(exc).__name__}: {scrub_paths(str(exc), path)[:200]}"
+        ) from None
     if report.rows_rejected and not allow_rejected:
         raise InputError(
             f"{report.rows_rejected} of {report.rows_read} rows were rejected; nothing was stored "

@@ -50,12 +50,10 @@ Decisions
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import hashlib
 import io
-import lzma
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -73,6 +71,7 @@ from pyproj import CRS, Transformer
 from ward_geo.categories import CATEGORIES, normalize_term
 from ward_geo.errors import InputError, NotFoundError, ParameterError
 from ward_geo.io import coords as C
+from ward_geo.io.bounded import ReadLimits, open_text_source, parse_geojson, read_vector_sandboxed, scrub_paths
 from ward_geo.io.times import EXPECTED_TIME_FORMS, parse_times
 from ward_geo.io.validation import ValidationReport
 from ward_geo.schema import BOUNDARY_COLUMNS, WGS84, conform_incidents, slugify
@@ -148,60 +147,102 @@ def _sniff_separator(head: str) -> str:
     return max(counts, key=lambda s: (counts[s], s == ","))
 
 
-def _read_csv(data: bytes | Path, name: str, compression: str | None = None) -> pd.DataFrame:
-    """Read a CSV (bytes or a path, optionally compressed) as text columns.
+def _check_field_lengths(chunk: pd.DataFrame, first_row: int, name: str, limits: ReadLimits) -> None:
+    """Raise InputError naming the row and field of the first value longer than the field bound."""
+    for col in chunk.columns:
+        values = chunk[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        lengths = values.str.len()
+        too_long = lengths.to_numpy(dtype=np.float64, na_value=0.0) > limits.max_field_chars
+        if too_long.any():
+            pos = int(np.flatnonzero(too_long)[0])
+            raise InputError(
+                f"{name}: row {first_row + pos + 1}, field {str(col)[:60]!r}: {int(lengths.iloc[pos])} characters, "
+                f"more than WARD_GEO_READ_MAX_FIELD_CHARS={limits.max_field_chars}",
+                details={"row": first_row + pos + 1, "field": str(col)[:60], "limit_chars": limits.max_field_chars},
+            )
 
-    Nothing is converted, so every value can be checked and reported as found.
+
+def _read_csv(data: bytes | Path, name: str, compression: str | None = None) -> pd.DataFrame:
+    """Read a CSV (bytes or a path, optionally compressed) as text columns, in bounded chunks.
+
+    Nothing is converted, so every value can be checked and reported as found. The file is
+    streamed (inflated on the way) within the ``WARD_GEO_READ_*`` bounds: total bytes,
+    line length, field length and row count; a breach is an InputError naming the file
+    (and the row and field for a long value).
     """
-    if isinstance(data, Path):
-        try:
-            if compression == "zip":
-                with zipfile.ZipFile(data) as zf:
-                    members = [m for m in zf.namelist() if not m.endswith("/")]
-                    if len(members) != 1:
-                        raise InputError(f"{name}: a zipped CSV must hold exactly one file, found {members}")
-                    raw = zf.read(members[0])
-            elif compression in _DECOMPRESSORS:
-                raw = _DECOMPRESSORS[compression](data.read_bytes())
-            else:
-                raw = data.read_bytes()
-        except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
-            raise InputError(f"{name}: damaged {compression or ''} file ({exc})") from None
-    else:
-        raw = data
-    if not raw.strip():
-        raise InputError(f"{name}: the file is empty (expected a header line and data rows)")
-    sep = _sniff_separator(raw[:65536].decode("utf-8-sig", errors="ignore"))
+    limits = ReadLimits.from_settings()
+    source = data if isinstance(data, Path) else bytes(data)
+    opener = open_text_source(source, name, limits, compression=compression if isinstance(data, Path) else "sniff")
     try:
-        frame = pd.read_csv(
-            io.BytesIO(raw), sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""]
-        )
+        with opener() as fh:
+            head = fh.read(65536)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{name}: damaged {compression or ''} file ({type(exc).__name__})") from None
+    if not head.strip():
+        raise InputError(f"{name}: the file is empty (expected a header line and data rows)")
+    sep = _sniff_separator(head.decode("utf-8-sig", errors="ignore"))
+    options: dict[str, Any] = dict(sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    try:
+        frames: list[pd.DataFrame] = []
+        rows = 0
+        with opener() as fh, pd.read_csv(fh, chunksize=_CSV_CHUNK_ROWS, **options) as chunks:
+            for chunk in chunks:
+                _check_field_lengths(chunk, rows, name, limits)
+                rows += len(chunk)
+                if rows > limits.max_rows:
+                    raise InputError(f"{name}: more than WARD_GEO_READ_MAX_ROWS={limits.max_rows} rows; split the file",
+                                     details={"limit_rows": limits.max_rows})
+                frames.append(chunk)
+        if frames:
+            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        else:
+            with opener() as fh:
+                frame = pd.read_csv(fh, nrows=0, **options)
+    except InputError:
+        raise
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     except pd.errors.ParserError:
-        frame = _read_ragged_csv(raw, sep, name)
+        frame = _read_ragged_csv(opener, sep, name, limits)
     except (pd.errors.EmptyDataError, ValueError) as exc:
-        raise InputError(f"{name}: not a readable CSV file ({str(exc).strip()})") from None
+        raise InputError(f"{name}: not a readable CSV file ({str(exc).strip()[:200]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
-def _read_ragged_csv(raw: bytes, sep: str, name: str) -> pd.DataFrame:
+def _read_ragged_csv(opener: Any, sep: str, name: str, limits: ReadLimits) -> pd.DataFrame:
     """Read a CSV whose rows do not all have the header's number of fields.
 
     Rows with more fields than the header are kept as empty rows and listed in
     ``frame.attrs["malformed_rows"]`` (``{row: reason}``) so the validator rejects them
     with their row number; shorter rows are padded with empty values, as pandas does.
     """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(limits.max_field_chars)
+    records: list[list[str]] = []
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
-    except csv.Error as exc:
-        raise InputError(f"{name}: not a readable CSV file ({exc})") from None
-    records = [r for r in records if r]  # blank lines are not rows (as for pandas)
+        with opener() as fh, io.TextIOWrapper(fh, encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text, delimiter=sep)
+            try:
+                for record in reader:
+                    if record:  # blank lines are not rows (as for pandas)
+                        records.append(record)
+                        if len(records) > limits.max_rows + 1:
+                            raise InputError(f"{name}: more than WARD_GEO_READ_MAX_ROWS={limits.max_rows} rows")
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise InputError(
+                        f"{name}: row {len(records)} (line {reader.line_num}): a field is longer than "
+                        f"WARD_GEO_READ_MAX_FIELD_CHARS={limits.max_field_chars}",
+                        details={"row": len(records), "limit_chars": limits.max_field_chars},
+                    ) from None
+                raise InputError(f"{name}: not a readable CSV file ({exc})") from None
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    finally:
+        csv.field_size_limit(previous)
     header, body = records[0], records[1:]
     width = len(header)
     rows: list[list[str | None]] = []
@@ -217,7 +258,7 @@ def _read_ragged_csv(raw: bytes, sep: str, name: str) -> pd.DataFrame:
     return frame
 
 
-_DECOMPRESSORS = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}
+_CSV_CHUNK_ROWS = 250_000
 
 
 def _from_vector(gdf: gpd.GeoDataFrame, name: str) -> _Loaded:
@@ -226,19 +267,51 @@ def _from_vector(gdf: gpd.GeoDataFrame, name: str) -> _Loaded:
     return _Loaded(table.reset_index(drop=True), geometry.reset_index(drop=True), gdf.crs, name)
 
 
-def _read_vector(source: Any, name: str, layer: str | int | None) -> _Loaded:
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_SUFFIXES = (".gpkg", ".sqlite", ".db", ".sqlite3", ".gpkg.zip")
+
+
+def _crs_error(name: str, exc: Exception) -> InputError:
+    text = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return InputError(f"{name}: unknown CRS in the file's projection (.prj / metadata): {text}; "
+                      "pass crs= or re-save the file with an EPSG CRS", details={"field": "crs"})
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    if path.name.lower().endswith(_SQLITE_SUFFIXES):
+        return True
     try:
-        with warnings.catch_warnings():  # GDAL: in-memory GeoPackages have no .gpkg extension
-            warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
-            gdf = gpd.read_file(source, engine="pyogrio", layer=layer)
+        with open(path, "rb") as fh:
+            return fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _read_vector(source: Any, name: str, layer: str | int | None, *, sandbox: bool = False) -> _Loaded:
+    """Read a GDAL vector source. GeoPackage / SQLite files (whose views may never end) and
+    any ``sandbox`` read run in a child process within the read budgets."""
+    from pyproj.exceptions import CRSError
+
+    path = Path(source) if isinstance(source, (str, Path)) else None
+    try:
+        if path is not None and (sandbox or _is_sqlite_file(path)):
+            gdf = read_vector_sandboxed(path, name, layer, ReadLimits.from_settings())
+        else:
+            with warnings.catch_warnings():  # GDAL: in-memory GeoPackages have no .gpkg extension
+                warnings.filterwarnings("ignore", message=".*non conformant file extension", category=RuntimeWarning)
+                gdf = gpd.read_file(source, engine="pyogrio", layer=layer)
+    except CRSError as exc:
+        raise _crs_error(name, exc) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{name}: cannot read as a vector file ({str(exc).strip()})") from None
+        raise InputError(f"{name}: cannot read as a vector file ({scrub_paths(str(exc).strip(), path)[:300]})") from None
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{name}: cannot read as a vector file ({exc})") from None
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{name}: cannot read as a vector file ({scrub_paths(str(exc), path)[:300]})") from None
     if not isinstance(gdf, gpd.GeoDataFrame):
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf)))
     loaded = _from_vector(gdf, name)
-    if layer is None and isinstance(source, (str, Path)):
+    if layer is None and path is not None and not (sandbox or _is_sqlite_file(path)):
         try:
             layers = pyogrio.list_layers(source)
         except Exception:  # noqa: BLE001 - listing layers is advisory only
@@ -248,6 +321,34 @@ def _read_vector(source: Any, name: str, layer: str | int | None) -> _Loaded:
     return loaded
 
 
+def _read_geojson(source: Path | bytes, name: str) -> _Loaded:
+    """GeoJSON by the project's own parser (json + shapely): GDAL never sees the bytes."""
+    from pyproj.exceptions import CRSError
+
+    limits = ReadLimits.from_settings()
+    table, geometry, crs_name = parse_geojson(open_text_source(source, name, limits, line_bound=False), name, limits)
+    crs = None
+    if crs_name is not None:
+        try:
+            crs = CRS.from_user_input(crs_name)
+        except CRSError as exc:
+            raise _crs_error(name, exc) from None
+    elif len(table) or len(geometry):
+        crs = CRS.from_epsg(4326)  # RFC 7946: longitude/latitude on WGS 84
+    geometry = gpd.GeoSeries(geometry.values, crs=crs)
+    return _Loaded(table.reset_index(drop=True), geometry.reset_index(drop=True), crs, name)
+
+
+def _spooled_vector(raw: bytes, label: str, layer: str | int | None) -> _Loaded:
+    """An in-memory GeoPackage / SQLite file: written to a private temporary file and read sandboxed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ward-geo-mem-") as tmp:
+        path = Path(tmp) / "data.gpkg"
+        path.write_bytes(raw)
+        return _read_vector(path, label, layer, sandbox=True)
+
+
 def _read_parquet(path: Path | IO[bytes], name: str) -> _Loaded:
     try:
         gdf = gpd.read_parquet(path)
@@ -255,19 +356,27 @@ def _read_parquet(path: Path | IO[bytes], name: str) -> _Loaded:
         try:
             return _Loaded(pd.read_parquet(path).reset_index(drop=True), None, None, name)
         except Exception as exc:  # noqa: BLE001 - any pyarrow error means the file is unusable
-            raise InputError(f"{name}: cannot read as Parquet ({exc})") from None
+            raise InputError(f"{name}: cannot read as Parquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{name}: cannot read as GeoParquet ({exc})") from None
+        raise InputError(f"{name}: cannot read as GeoParquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
     return _from_vector(gdf, name)
 
 
+#: ``format=`` values of :func:`read_incidents`.
+FORMATS = ("geojson", "csv", "vector")
+
+
 def _load(source: Any, *, layer: str | int | None = None, name: str | None = None,
-          text_is_data: bool = False) -> _Loaded:
+          text_is_data: bool = False, format: str | None = None) -> _Loaded:
     """Read ``source`` (path, bytes, file object, DataFrame) without validating anything.
 
     A ``str`` is a file path, unless ``text_is_data`` (then it is the file's content and is
-    never used as a path: uploaded text must not name files on the server).
+    never used as a path: uploaded text must not name files on the server). ``format``
+    names the parser and nothing is guessed from the content: ``"geojson"`` (JSON +
+    shapely), ``"csv"`` (pandas) or ``"vector"`` (GDAL, in a sandboxed child process).
     """
+    if format is not None and format not in FORMATS:
+        raise ParameterError(f"format={format!r} is not one of {', '.join(FORMATS)}")
     if isinstance(source, gpd.GeoDataFrame):
         return _from_vector(source, name or "dataframe")
     if isinstance(source, pd.DataFrame):
@@ -280,14 +389,21 @@ def _load(source: Any, *, layer: str | int | None = None, name: str | None = Non
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
         label = name or "upload"
+        if format == "geojson":
+            return _read_geojson(raw, label)
+        if format == "csv":
+            return _Loaded(_read_csv(raw, label), None, None, label)
         if raw[:2] == b"\x1f\x8b":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise InputError(f"{label}: damaged gzip data ({exc})") from None
+            with open_text_source(raw, label, ReadLimits.from_settings(), compression="gzip",
+                                  line_bound=False)() as fh:
+                raw = fh.read()
         stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if stripped[:1] == b"{" or raw[:4] == b"PK\x03\x04" or raw[:16] == b"SQLite format 3\x00":
-            return _read_vector(raw, label, layer)  # GeoJSON, zipped shapefile, GeoPackage
+        if stripped[:1] == b"{":
+            return _read_geojson(raw, label)
+        if raw[:16] == _SQLITE_MAGIC or format == "vector":
+            return _spooled_vector(raw, label, layer)
+        if raw[:4] == b"PK\x03\x04":
+            return _read_vector(raw, label, layer)  # zipped shapefile
         if raw[:4] == b"PAR1":
             return _read_parquet(io.BytesIO(raw), label)
         return _Loaded(_read_csv(raw, label), None, None, label)
@@ -296,9 +412,15 @@ def _load(source: Any, *, layer: str | int | None = None, name: str | None = Non
     path = Path(source)
     label = name or path.name
     if not path.exists():
-        raise NotFoundError(f"file {path} does not exist")
+        raise NotFoundError(f"file {path.name} does not exist")
     if path.is_dir() and path.suffix.lower() not in (".gdb",):
-        raise InputError(f"{path} is a folder; pass a file")
+        raise InputError(f"{path.name} is a folder; pass a file")
+    if format == "geojson":
+        return _read_geojson(path, label)
+    if format == "csv":
+        return _Loaded(_read_csv(path, label, "sniff"), None, None, label)
+    if format == "vector":
+        return _read_vector(path, label, layer, sandbox=True)
     lower = path.name.lower()
     if lower.endswith(_CSV_SUFFIXES):
         compression = next((c for s, c in ((".gz", "gzip"), (".zip", "zip"), (".bz2", "bz2"), (".xz", "xz"))
@@ -313,12 +435,14 @@ def _load(source: Any, *, layer: str | int | None = None, name: str | None = Non
         except zipfile.BadZipFile:
             raise InputError(f"{label}: not a readable zip archive") from None
         if any(m.lower().endswith((".shp", ".gpkg", ".geojson", ".json")) for m in members):
-            return _read_vector(path, label, layer)
+            return _read_vector(path, label, layer, sandbox=any(m.lower().endswith(".gpkg") for m in members))
         if len(members) == 1 and members[0].lower().endswith((".csv", ".tsv", ".txt")):
             return _Loaded(_read_csv(path, label, "zip"), None, None, label)
-        raise InputError(f"{label}: the zip archive holds no shapefile, GeoPackage, GeoJSON or single CSV ({members})")
-    if lower.endswith(".gz"):
-        return _load(path.read_bytes(), layer=layer, name=label)
+        raise InputError(f"{label}: the zip archive holds no shapefile, GeoPackage, GeoJSON or single CSV "
+                         f"({len(members)} members)")
+    if lower.endswith((".gz", ".bz2", ".xz")):
+        with open_text_source(path, label, ReadLimits.from_settings(), line_bound=False)() as fh:
+            return _load(fh.read(), layer=layer, name=label)
     return _read_vector(path, label, layer)
 
 
@@ -470,6 +594,57 @@ class _Ledger:
         self.report.add(None, field, reason, "rejected")
         self.report.rows_rejected = self.n
         return InputError(f"{self.report.source}: {message}", report=self.report)
+
+
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _reject_nul_bytes(table: pd.DataFrame, ledger: _Ledger) -> None:
+    """Reject rows with a NUL character (U+0000) in any text field; the field is named."""
+    for col in table.columns:
+        values = table[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        arr = values.to_numpy(dtype=object)
+        texts = [v for v in arr if isinstance(v, str)]
+        if not texts or "\x00" not in "".join(texts):
+            continue
+        mask = np.fromiter((isinstance(v, str) and "\x00" in v for v in arr), dtype=bool, count=len(arr))
+        ledger.reject(mask, str(col), "the text contains a NUL character (U+0000); remove control characters",
+                      [v.replace("\x00", "\\0") if isinstance(v, str) else v for v in arr])
+
+
+def _checked_ids(ids: np.ndarray, field: str, ledger: _Ledger) -> np.ndarray:
+    """Ids NFC-normalised; ids with zero-width or bidirectional control characters rejected."""
+    import unicodedata
+
+    texts = [v for v in ids if isinstance(v, str)]
+    joined = "\x1f".join(texts)
+    if joined.isascii():
+        return ids
+    out = np.asarray([unicodedata.normalize("NFC", v) if isinstance(v, str) else v for v in ids], dtype=object)
+    if _INVISIBLE.search(joined):
+        found = [_INVISIBLE.search(v) if isinstance(v, str) else None for v in out]
+        mask = np.asarray([m is not None for m in found], dtype=bool)
+        reasons = [f"the id contains the invisible control character U+{ord(m.group()):04X}; ids must be visible "
+                   "text without zero-width or bidirectional controls" if m else "" for m in found]
+        shown = [v.encode("unicode_escape").decode("ascii") if isinstance(v, str) else v for v in out]
+        ledger.reject(mask, field, reasons, shown)
+    return out
+
+
+def _check_earth_crs(crs: CRS, name: str) -> None:
+    """Refuse a CRS that is not of the Earth (a Mars GEOGCS, for example)."""
+    try:
+        axis = crs.ellipsoid.semi_major_metre if crs.ellipsoid is not None else None
+    except Exception:  # noqa: BLE001 - pyproj may not know the datum
+        axis = None
+    if axis is None or not 6_350_000 <= axis <= 6_400_000:
+        label = (crs.name or "unnamed")[:80]
+        raise InputError(f"{name}: unknown CRS {label!r}: not a CRS of the Earth (semi-major axis "
+                         f"{axis if axis is not None else 'unknown'} m); pass crs= with an EPSG code",
+                         details={"field": "crs"})
+
 
 
 @dataclass
@@ -707,6 +882,7 @@ def _validate(
         ledger.rejected[row - 1] = True
     cols = _pick_columns(table, ledger, lon=lon, lat=lat, id_field=id_field, category_field=category_field,
                          time_field=time_field)
+    _reject_nul_bytes(table, ledger)
 
     # --- coordinates, in the CRS they were given in
     geometry = loaded.geometry
@@ -753,6 +929,7 @@ def _validate(
     else:
         crs_in = src_crs
     report.crs_in = _crs_label(crs_in)
+    _check_earth_crs(crs_in, source)
     if not _is_wgs84(crs_in):
         ok = ~ledger.rejected & np.isfinite(x) & np.isfinite(y)
         if crs_in.is_projected:
@@ -760,8 +937,11 @@ def _validate(
             ledger.reject(tiny, coord_field, f"coordinates look like degrees but {_crs_label(crs_in)} (metres) was "
                           "declared; drop crs= for longitude/latitude", _pairs(x, y))
             ok &= ~tiny
-        tx, ty = Transformer.from_crs(crs_in, CRS.from_epsg(4326), always_xy=True).transform(x[ok], y[ok],
-                                                                                             errcheck=False)
+        try:
+            transformer = Transformer.from_crs(crs_in, CRS.from_epsg(4326), always_xy=True)
+        except Exception as exc:  # noqa: BLE001 - pyproj: no operation to EPSG:4326
+            raise _crs_error(source, exc) from None
+        tx, ty = transformer.transform(x[ok], y[ok], errcheck=False)
         x[ok], y[ok] = tx, ty
         ledger.reject(ok & ~(np.isfinite(x) & np.isfinite(y)), coord_field,
                       f"coordinates cannot be transformed from {_crs_label(crs_in)} to EPSG:4326")
@@ -799,6 +979,8 @@ def _validate(
     # --- ids: the source's, else stable generated ones; duplicated source ids
     ids = (_as_text(table[cols.id]).to_numpy(dtype=object, copy=True) if cols.id is not None
            else np.full(n, None, dtype=object))
+    if cols.id is not None:
+        ids = _checked_ids(ids, str(cols.id), ledger)
     no_id = ids == None  # noqa: E711
     if no_id.any():
         ids[no_id] = _generated_ids(table, raw_x, raw_y, source, no_id)[no_id]
@@ -864,6 +1046,7 @@ def read_incidents(
     layer: str | int | None = None,
     region: Sequence[float] | None = None,
     return_report: bool = False,
+    format: str | None = None,
 ) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, ValidationReport]:
     """Read incidents from a file into the canonical incident table, validating every row.
 
@@ -896,6 +1079,11 @@ def read_incidents(
         Declared region of the data; used like the boundaries' extent to detect swaps.
     return_report : bool
         Also return the :class:`ValidationReport`.
+    format : {"geojson", "csv", "vector"}, optional
+        Read with this parser only, whatever the content looks like (for data from
+        untrusted senders): ``geojson`` (JSON + shapely, never GDAL), ``csv`` (pandas,
+        chunked), ``vector`` (GDAL in a child process with network and virtual file
+        systems off, within the read budgets). Default: chosen by the file suffix.
 
     Returns
     -------
@@ -909,7 +1097,7 @@ def read_incidents(
     NotFoundError
         When the file does not exist.
     """
-    loaded = _load(path, layer=layer)
+    loaded = _load(path, layer=layer, format=format)
     gdf, report = _validate(
         loaded, boundaries=boundaries, lon=lon, lat=lat, crs=crs, id_field=id_field,
         category_field=category_field, time_field=time_field, category=category, category_map=category_map,
@@ -1073,6 +1261,7 @@ def read_boundaries(
     elif declared is not None and not src_crs.equals(declared):
         report.note(f"the file declares {_crs_label(src_crs)}; crs={_crs_label(declared)} ignored")
     report.crs_in = _crs_label(src_crs)
+    _check_earth_crs(src_crs, name_label)
     geoms = gpd.GeoSeries(geometry.values, crs=src_crs)
     if not _is_wgs84(src_crs):
         geoms = geoms.to_crs(WGS84)

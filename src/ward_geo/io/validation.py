@@ -290,13 +290,19 @@ class ValidationReport:
         ----------
         path_or_buffer : str, Path, text file object or None
             Where to write; ``None`` returns the CSV text instead.
+
+        Text cells that a spreadsheet would evaluate (starting with ``=``, ``+``, ``-``,
+        ``@``, tab or carriage return) get a leading ``'`` (OWASP's rule against CSV
+        injection); the row number stays a number.
         """
+        from ward_geo.io.writers import neutralise_formula
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(ISSUE_FIELDS)
         for issue in self.issues:
             d = issue.to_dict()
-            writer.writerow(["" if d[k] is None else d[k] for k in ISSUE_FIELDS])
+            writer.writerow(["" if d[k] is None else neutralise_formula(d[k]) for k in ISSUE_FIELDS])
         text = buffer.getvalue()
         if path_or_buffer is None:
             return text

@@ -38,6 +38,33 @@ from shapely.geometry import mapping as _shape_mapping
 
 from ward_geo.errors import InputError, ParameterError
 
+#: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would evaluate, prefixed with ``'``; other values unchanged.
+
+    OWASP's rule for CSV injection: text starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return gets a leading single quote, so ``=HYPERLINK(...)``, ``=1+1`` and
+    ``-2+3`` are shown as text. Numbers (int / float values, not text) are left as they
+    are: a spreadsheet reads ``-12.5`` as a number, never as a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are neutralised (:func:`neutralise_formula`)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            values = out[col].astype(object)
+            out[col] = values.map(neutralise_formula, na_action="ignore")
+    out.columns = [neutralise_formula(str(c)) for c in out.columns]
+    return out
+
 __all__ = ["to_geojson", "geojson_text", "geojson_dumps", "write_geojson", "write_geoparquet", "read_geoparquet", "json_safe"]
 
 _JSON_COLUMNS_KEY = "ward_geo:json_columns"
@@ -60,6 +87,10 @@ def _iso_timestamp(value: pd.Timestamp | _dt.datetime) -> str:
     if ts.tzinfo is None:
         ts = ts.tz_localize(_local_zone())
     return ts.isoformat()
+
+
+#: Python types that are already plain JSON values (``bool`` is not ``int`` here: ``type`` is exact).
+_PLAIN = frozenset({str, int})
 
 
 def json_safe(value: Any) -> Any:
@@ -97,13 +128,15 @@ def json_safe(value: Any) -> Any:
         td = pd.Timedelta(value)
         return None if td is pd.NaT else td.isoformat()
     if isinstance(value, Mapping):
+        if all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
+            return dict(value)  # fast path: counts by category
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "iub":
             return value.tolist()
         return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, list) and all(type(v) is str for v in value):
-        return value  # fast path: lists of text (member ids)
+    if isinstance(value, list) and all(type(v) in _PLAIN for v in value):
+        return value  # fast path: lists of text or whole numbers (member ids, histograms)
     if isinstance(value, list | tuple | set | frozenset | pd.Series | pd.Index):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
         return [json_safe(v) for v in items]
@@ -430,11 +463,13 @@ def read_geoparquet(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     if not source.is_file():
         from ward_geo.errors import NotFoundError
 
-        raise NotFoundError(f"GeoParquet file {source} does not exist")
+        raise NotFoundError(f"GeoParquet file {source.name} does not exist")
     try:
         gdf = gpd.read_parquet(source)
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
-        raise InputError(f"{source} is not a readable GeoParquet file: {exc}") from exc
+        from ward_geo.io.bounded import scrub_paths
+
+        raise InputError(f"{source.name} is not a readable GeoParquet file: {scrub_paths(str(exc), source)}") from None
     attrs = dict(gdf.attrs)
     json_cols = attrs.pop(_JSON_COLUMNS_KEY, []) or []
     list_cols = attrs.pop(_LIST_COLUMNS_KEY, []) or []

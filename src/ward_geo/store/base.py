@@ -537,6 +537,20 @@ class IncidentStore(ABC):
             16 hexadecimal digits.
         """
 
+    def check_file(self) -> None:
+        """Verify that the store's backing file is still the one that was opened.
+
+        Stores without a local file (PostGIS) have nothing to check. The SQLite store
+        refuses, from then on, every write once its file was deleted, replaced or
+        truncated under the running process, and rescues the data it still holds.
+
+        Raises
+        ------
+        StoreFileChangedError
+            The file is gone or changed (the message says where the data was rescued to).
+        """
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection; the store cannot be used afterwards."""

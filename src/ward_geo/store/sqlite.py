@@ -29,12 +29,35 @@ the store reopens in the state before the batch. Writers take the write lock up 
 ``BEGIN IMMEDIATE`` and wait up to ``timeout`` seconds (busy timeout) for each other;
 within the lock the batch is checked against the stored rows and inserted, so concurrent
 overlapping batches neither lose nor duplicate rows. Readers never block writers (WAL).
+
+The file under a running process
+--------------------------------
+The store remembers the file's identity (``st_dev``, ``st_ino``) when it is first opened
+in a process. Before every write (inside the write lock, and again after the commit) and
+on :meth:`SQLiteStore.check_file` it verifies that the path still names that file and that
+its size is still whole pages (never by opening it: closing a second descriptor of the
+file would drop SQLite's locks). (The ``-wal`` file is not compared: SQLite
+itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
+truncated, every store of that file in the process refuses writes from then on
+(:class:`~ward_geo.errors.StoreFileChangedError`, code ``store_file_changed``), and the
+data the open connection still sees is copied with SQLite's backup API to
+``<name>.rescued-<UTC time>`` beside the file (mode 0600). A write that raced the deletion
+was either refused or is in that copy. A later open that would create a new empty store
+where a rescued copy lies is refused with a message telling the operator what to do.
+
+New store files (and their ``-wal``/``-shm``, which SQLite creates with the file's mode)
+are created 0600 in a folder created 0700. A full disk (``SQLITE_FULL``) rolls the write
+back and raises :class:`~ward_geo.errors.InsufficientStorageError` (HTTP 507).
 """
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -43,7 +66,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ward_geo.errors import StoreError, WardGeoError
+from ward_geo.errors import InsufficientStorageError, StoreError, StoreFileChangedError, WardGeoError
 from ward_geo.store.base import (
     BATCH_COLUMNS,
     HOTSPOT_SETS_KEPT,
@@ -54,7 +77,7 @@ from ward_geo.store.base import (
     QueryFilters,
 )
 
-__all__ = ["SQLiteStore", "SCHEMA_VERSION"]
+__all__ = ["SQLiteStore", "SCHEMA_VERSION", "rescued_copies", "refuse_empty_over_rescued"]
 
 SCHEMA_VERSION = 1
 
@@ -134,6 +157,139 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
 _SAME = " AND ".join(f"s.{c} IS i.{c}" for c in _COLS.split(", ") if c not in ("incident_id", "source"))
 
 
+log = logging.getLogger("ward_geo.store")
+RESCUED_INFIX = ".rescued-"
+
+
+class _FileLost(Exception):
+    """Internal: a write found the store file changed (turned into StoreFileChangedError)."""
+
+    def __init__(self, problem: str, *, committed: bool = False) -> None:
+        super().__init__(problem)
+        self.problem, self.committed = problem, committed
+
+
+class _FileGuard:
+    """What one process knows about one store file: its identity, its open stores, its loss.
+
+    Lock order: a store's own lock first, then the guard's lock (never the other way).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.identity: tuple[int, int] | None = None
+        self.had_content = False
+        self.stores: list[SQLiteStore] = []
+        self.problem: str | None = None
+        self.rescued: str | None = None
+        self.rescue_failed: str | None = None
+
+    def message(self) -> str:
+        where = (
+            f"its data was rescued to {self.rescued} beside it"
+            if self.rescued
+            else f"rescuing its data failed ({self.rescue_failed})" if self.rescue_failed else "no rescue was possible"
+        )
+        todo = (
+            f"stop the service, move {self.rescued} to {self.path.name}, and start again"
+            if self.rescued
+            else f"stop the service and restore {self.path.name} from a backup"
+        )
+        return f"the store file {self.path.name} {self.problem}; writes are refused; {where}; {todo}"
+
+    def details(self) -> dict[str, Any]:
+        return {"file": self.path.name, "problem": self.problem, "rescued_copy": self.rescued}
+
+    def problem_now(self) -> str | None:
+        """Why the path no longer names the opened file (None when it still does)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "was deleted"
+        except OSError as exc:
+            return f"cannot be checked ({exc.strerror or type(exc).__name__})"
+        if (st.st_dev, st.st_ino) != self.identity:
+            return "was replaced by another file"
+        # Never open the file here: closing any descriptor of it would drop SQLite's POSIX locks
+        # of this process. The size tells enough: a SQLite file is whole pages (of at least 512 B).
+        if st.st_size % 512:
+            return "was truncated or overwritten (its size is no whole number of pages)"
+        if st.st_size == 0 and self.had_content:
+            return "was truncated"
+        self.had_content = self.had_content or st.st_size > 0
+        return None
+
+
+_GUARDS: dict[str, _FileGuard] = {}
+_GUARDS_LOCK = threading.Lock()
+
+
+def _guard_for(path: Path) -> _FileGuard:
+    key = os.path.abspath(path)
+    with _GUARDS_LOCK:
+        guard = _GUARDS.get(key)
+        if guard is None:
+            guard = _GUARDS[key] = _FileGuard(Path(key))
+        return guard
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def rescued_copies(path: str | Path) -> list[Path]:
+    """The rescued copies of the store file ``path`` lying beside it, oldest first."""
+    path = Path(path)
+    try:
+        return sorted(path.parent.glob(path.name + RESCUED_INFIX + "*"))
+    except OSError:
+        return []
+
+
+def refuse_empty_over_rescued(path: str | Path) -> None:
+    """Refuse to create a new empty store at ``path`` while a rescued copy lies beside it.
+
+    Raises
+    ------
+    StoreFileChangedError
+        ``path`` is missing and ``<name>.rescued-*`` exists; the message says what to do.
+    """
+    path = Path(path)
+    if path.exists():
+        return
+    copies = rescued_copies(path)
+    if copies:
+        name, newest = path.name, copies[-1].name
+        raise StoreFileChangedError(
+            f"the store file {name} is missing but the rescued copy {newest} lies beside it (saved when the "
+            "file disappeared under a running service); refusing to start an empty store. "
+            f"Move {newest} to {name} to continue with its data, or move the rescued copies elsewhere "
+            "to start an empty store",
+            details={"file": name, "rescued_copies": [c.name for c in copies]},
+        )
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (no-op when it exists)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
 class SQLiteStore(IncidentStore):
     """Incident store in one SQLite file (the embedded default).
 
@@ -157,16 +313,48 @@ class SQLiteStore(IncidentStore):
         self.timeout = float(timeout)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        name = self.path.name
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the folder of the store {self.path}: {exc.strerror or exc}") from exc
+            error = InsufficientStorageError if _is_disk_full(exc) else StoreError
+            raise error(f"cannot create the folder of the store {name}: {exc.strerror or exc}") from exc
+        guard = self._guard = _guard_for(self.path)
+        others: list[SQLiteStore] = []
+        with guard.lock:
+            if guard.problem is None and guard.identity is not None and guard.problem_now() is not None:
+                others = list(guard.stores)
+            elif guard.problem is None:
+                self._open(guard)
+                return
+        for other in others:  # outside the guard lock (store lock first): rescue through an open store
+            try:
+                other.check_file()
+            except StoreFileChangedError:
+                break
+        with guard.lock:
+            if guard.problem is None and not others:
+                self._open(guard)
+                return
+            raise StoreFileChangedError(guard.message(), details=guard.details())
+
+    def _open(self, guard: _FileGuard) -> None:
+        """Connect and set up (called with the guard's lock held)."""
+        name = self.path.name
+        first = guard.identity is None
+        if first:
+            refuse_empty_over_rescued(self.path)
+        try:
+            _create_private(self.path)
+        except OSError as exc:
+            error = InsufficientStorageError if _is_disk_full(exc) else StoreError
+            raise error(f"cannot create the SQLite store {name}: {exc.strerror or exc}") from exc
         try:
             conn = sqlite3.connect(
                 str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the SQLite store {name}: {exc}") from exc
         self._conn = conn
         try:
             self._setup()
@@ -174,6 +362,10 @@ class SQLiteStore(IncidentStore):
             conn.close()
             self._conn = None
             raise
+        if first:
+            guard.identity = _identity(self.path)
+            guard.had_content = self.path.stat().st_size > 0
+        guard.stores.append(self)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -186,7 +378,7 @@ class SQLiteStore(IncidentStore):
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(
-                    f"the SQLite store {self.path} cannot use write-ahead logging (journal mode {mode!r}); "
+                    f"the SQLite store {self.path.name} cannot use write-ahead logging (journal mode {mode!r}); "
                     "put the data folder on a local file system"
                 )
             conn.execute("PRAGMA synchronous = FULL")
@@ -211,7 +403,7 @@ class SQLiteStore(IncidentStore):
             return False
         if int(meta["schema_version"]) > SCHEMA_VERSION:
             raise StoreError(
-                f"the store {self.path} has schema version {meta['schema_version']}, newer than this "
+                f"the store {self.path.name} has schema version {meta['schema_version']}, newer than this "
                 f"ward_geo understands ({SCHEMA_VERSION}); upgrade ward_geo"
             )
         self._spatial = meta["spatial_index"]
@@ -228,7 +420,7 @@ class SQLiteStore(IncidentStore):
                 version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if version is not None and int(version[0]) > SCHEMA_VERSION:
                     raise StoreError(
-                        f"the store {self.path} has schema version {version[0]}, newer than this "
+                        f"the store {self.path.name} has schema version {version[0]}, newer than this "
                         f"ward_geo understands ({SCHEMA_VERSION}); upgrade ward_geo"
                     )
                 try:
@@ -267,7 +459,7 @@ class SQLiteStore(IncidentStore):
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StoreError(f"the store {self.path} is closed")
+            raise StoreError(f"the store {self.path.name} is closed")
         return self._conn
 
     class _ErrorScope:
@@ -278,9 +470,19 @@ class SQLiteStore(IncidentStore):
             return None
 
         def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+            if isinstance(exc, _FileLost):
+                self.store._lost(exc.problem, committed=exc.committed)
             if exc is None or isinstance(exc, WardGeoError) or not isinstance(exc, sqlite3.Error):
                 return False
             message = str(exc)
+            name = self.store.path.name
+            if _is_disk_full(exc):
+                raise InsufficientStorageError(
+                    f"SQLite store {name}: {self.action} failed: the disk holding the store is full (or the "
+                    "store reached its size limit); the write was rolled back and nothing was written; "
+                    "free disk space and retry",
+                    details={"file": name, "sqlite_error": message},
+                ) from exc
             if "locked" in message or "busy" in message:
                 detail = (
                     f"another process held the write lock for more than {self.store.timeout:g} s"
@@ -290,18 +492,116 @@ class SQLiteStore(IncidentStore):
             else:
                 detail = message
             raise StoreError(
-                f"SQLite store {self.store.path}: {self.action} failed: {detail}; nothing was written",
-                details={"path": str(self.store.path), "sqlite_error": message},
+                f"SQLite store {name}: {self.action} failed: {detail}; nothing was written",
+                details={"file": name, "sqlite_error": message},
             ) from exc
 
     def _errors(self, action: str) -> SQLiteStore._ErrorScope:
         return SQLiteStore._ErrorScope(self, action)
 
+    # ------------------------------------------------------------------ the file under us
+    def _file_check(self, *, committed: bool = False) -> None:
+        """Raise _FileLost when the file changed (called inside a write, store lock held)."""
+        guard = self._guard
+        with guard.lock:
+            problem = guard.problem or guard.problem_now()
+        if problem is not None:
+            raise _FileLost(problem, committed=committed)
+
+    def _lost(self, problem: str, *, committed: bool = False) -> None:
+        """Record the loss, rescue through this store's connection, raise StoreFileChangedError."""
+        guard = self._guard
+        with guard.lock:
+            if guard.problem is None:
+                guard.problem = problem
+                self._rescue(guard)
+            elif committed:  # this commit may postdate the copy another store took: copy again (a superset)
+                self._rescue(guard)
+            message = guard.message()
+        if committed:
+            message += "; the last write was committed before the change was noticed and is in the rescued copy"
+        raise StoreFileChangedError(message, details=guard.details())
+
+    def _rescue(self, guard: _FileGuard) -> None:
+        """Copy what this connection sees to ``<name>.rescued-<UTC>`` (0600) and log where."""
+        conn = self._conn
+        if conn is None:
+            guard.rescue_failed = "the store was already closed"
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}{RESCUED_INFIX}{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}{RESCUED_INFIX}{stamp}-{n}")
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            _create_private(target)
+            dest = sqlite3.connect(str(target), isolation_level=None)
+            try:
+                conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+                try:
+                    rows = dest.execute("SELECT count(*) FROM incidents").fetchone()[0]
+                except sqlite3.Error:
+                    rows = None
+            finally:
+                dest.close()
+        except (sqlite3.Error, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            guard.rescue_failed = f"{type(exc).__name__}: {reason}"  # no server path: it reaches clients
+            log.error(
+                "store file changed under the running process; rescue failed",
+                extra={"fields": {"path": str(self.path), "problem": guard.problem, "error": guard.rescue_failed}},
+            )
+            return
+        guard.rescued = target.name
+        # Empty the log on disk: it belongs to the lost file, not to whatever now lies at the path.
+        # Without waiting: a writer still inside a transaction will rescue (and empty it) again.
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            log.warning("could not empty the write-ahead log of the lost store file", exc_info=True)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        log.error(
+            "store file changed under the running process; data rescued",
+            extra={"fields": {"path": str(self.path), "problem": guard.problem, "rescued_to": str(target),
+                              "incidents": rows}},
+        )
+
+    def check_file(self) -> None:
+        with self._lock:
+            guard = self._guard
+            with guard.lock:
+                if guard.problem is not None:
+                    raise StoreFileChangedError(guard.message(), details=guard.details())
+                problem = guard.problem_now()
+            if problem is not None and self._conn is not None:
+                self._lost(problem)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
+                guard = self._guard
+                with guard.lock:
+                    problem = None if guard.problem is not None else guard.problem_now()
+                if problem is not None:
+                    try:
+                        self._lost(problem)  # the last chance to save what this connection still sees
+                    except StoreFileChangedError:
+                        pass
                 self._conn.close()
                 self._conn = None
+                with guard.lock:
+                    if self in guard.stores:
+                        guard.stores.remove(self)
+                    if not guard.stores:  # the next open looks at the path afresh
+                        guard.identity = None
+                        guard.problem = guard.rescued = guard.rescue_failed = None
+                        guard.had_content = False
 
     # ------------------------------------------------------------------ writing
     def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
@@ -311,6 +611,7 @@ class SQLiteStore(IncidentStore):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                self._file_check()
                 conn.execute(_STAGING)
                 conn.execute("DELETE FROM temp.staging")
                 conn.executemany(
@@ -349,6 +650,7 @@ class SQLiteStore(IncidentStore):
                 )
                 conn.execute("DELETE FROM temp.staging")
                 conn.execute("COMMIT")
+                self._file_check(committed=True)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -365,6 +667,7 @@ class SQLiteStore(IncidentStore):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                self._file_check()
                 before = conn.total_changes
                 conn.executemany(
                     "INSERT INTO boundaries (ward_id, name, name_en, population, area_km2, geometry) "
@@ -379,6 +682,7 @@ class SQLiteStore(IncidentStore):
                 if changed:
                     self._bump(conn)
                 conn.execute("COMMIT")
+                self._file_check(committed=True)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -526,6 +830,7 @@ class SQLiteStore(IncidentStore):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                self._file_check()
                 stored = conn.execute(
                     "SELECT key, data_version FROM hotspot_sets WHERE set_id = ?", (prepared.set_id,)
                 ).fetchone()
@@ -552,6 +857,7 @@ class SQLiteStore(IncidentStore):
                     conn.executemany("DELETE FROM hotspot_features WHERE set_id = ?", doomed)
                     conn.executemany("DELETE FROM hotspot_sets WHERE set_id = ?", doomed)
                 conn.execute("COMMIT")
+                self._file_check(committed=True)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -31,6 +31,8 @@ import math
 import numpy as np
 import shapely
 
+from ward_geo.parallel import cost_slices, map_in_threads, start_in_thread, thread_count
+
 __all__ = [
     "hotspot_polygons",
     "member_polygons",
@@ -50,6 +52,8 @@ DEFAULT_MAX_AREA_SHARE = 0.05
 #: (at most 5.3 m moved inside a 15 m buffer, so every member stays inside; far faster hulls).
 SNAP_ABOVE = 64
 MAX_HULL_POINTS = 2_000
+#: Fewest distinct member positions for which hulls are drawn on several threads.
+_THREADED_POSITIONS = 20_000
 #: Depth limit of the bisection: halving reaches single members first for up to 2**24 members, so
 #: every piece ends at most ``max_across_m`` wide (a limit of 12 left sparse tails of big clusters
 #: as wide pairs).
@@ -324,15 +328,26 @@ def member_polygons(X: np.ndarray, labels: np.ndarray, k: int, buffer_m: float =
     if k == 0:
         return np.empty(0, dtype=object)
     coords, owner, buffers = _distinct_positions(X, labels, k, buffer_m)
-    multipoints = shapely.multipoints(coords, indices=owner)
-    if concave_ratio < 1.0:
-        hulls = shapely.concave_hull(multipoints, ratio=concave_ratio)
-    else:
-        hulls = shapely.convex_hull(multipoints)
-    polys = shapely.buffer(hulls, buffers, quad_segs=8)
-    bad = ~shapely.is_valid(polys)
-    if bad.any():
-        polys[bad] = shapely.make_valid(polys[bad])
+    sizes = np.bincount(owner, minlength=k)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    # the hull is the costly part (a Delaunay triangulation per group): groups are drawn in a
+    # few contiguous chunks of similar size on the GEOS threads, each independent of the rest
+    chunks = cost_slices(sizes, thread_count()) if len(coords) >= _THREADED_POSITIONS else [slice(0, k)]
+
+    def draw(groups: slice) -> np.ndarray:
+        lo, hi = offsets[groups.start], offsets[groups.stop]
+        multipoints = shapely.multipoints(coords[lo:hi], indices=owner[lo:hi] - groups.start)
+        if concave_ratio < 1.0:
+            hulls = shapely.concave_hull(multipoints, ratio=concave_ratio)
+        else:
+            hulls = shapely.convex_hull(multipoints)
+        polys = shapely.buffer(hulls, buffers[groups], quad_segs=8)
+        bad = ~shapely.is_valid(polys)
+        if bad.any():
+            polys[bad] = shapely.make_valid(polys[bad])
+        return np.asarray(polys, dtype=object)
+
+    polys = np.concatenate(map_in_threads(draw, chunks))
     return single_polygons(polys)
 
 
@@ -402,6 +417,11 @@ def hotspot_polygons(
             _diag, width, _along = _group_shapes(P[rows], node, np.concatenate([[0], np.cumsum(counts[long])[:-1]]),
                                                  counts[long])
             wide[present[long]] = width > limit
+    # clusters kept whole are drawn on a pool thread (GEOS releases the GIL) while the wide ones
+    # are split; every polygon depends on its own members only, so the order of work is free
+    whole = [c for c in present.tolist() if not wide[c]]
+    whole_drawn = start_in_thread(_draw_groups, X, [order[starts[c]:ends[c]] for c in whole], buffer_m,
+                                  concave_ratio)
     # wide clusters: split at their density peaks, then halve what is still too wide
     basins_of: dict[int, list[np.ndarray]] = {}
     if limit is not None:
@@ -414,6 +434,7 @@ def hotspot_polygons(
     cut = iter(bisect_groups(X, flat, limit) if flat else [])
     groups: list[np.ndarray] = []
     parents: list[int] = []
+    is_whole: list[bool] = []
     for c in present.tolist():
         if c in basins_of:
             parts = [piece for _basin in basins_of[c] for piece in next(cut)]
@@ -425,7 +446,12 @@ def hotspot_polygons(
             parts = [p for p in parts if len(p) >= min_members]
         groups.extend(parts)
         parents.extend([c] * len(parts))
-    polygons = _draw_groups(X, groups, buffer_m, concave_ratio)
+        is_whole.extend([c not in basins_of] * len(parts))
+    whole_at = np.asarray(is_whole, dtype=bool)
+    polygons = np.empty(len(groups), dtype=object)
+    polygons[~whole_at] = _draw_groups(X, [g for g, w in zip(groups, is_whole, strict=True) if not w],
+                                       buffer_m, concave_ratio)
+    polygons[whole_at] = whole_drawn.result()
     if max_area_m2 is not None:
         for _round in range(_MAX_DEPTH):
             big = set(np.flatnonzero(shapely.area(polygons) > max_area_m2).tolist())

@@ -32,6 +32,7 @@ from ward_geo.analysis.hotspots.forecast import HORIZONS
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
 from ward_geo.categories import CATEGORIES, CATEGORY_CODES
 from ward_geo.errors import InputError, ParameterError
+from ward_geo.parallel import cost_slices, map_in_threads, thread_count
 from ward_geo.schema import WGS84
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -330,8 +331,9 @@ def check_incidents(gdf: gpd.GeoDataFrame) -> None:
             f"{len(missing)} incident(s) have no incident_id (rows {', '.join(map(str, missing[:10].tolist()))})",
             details={"rows": missing[:100].tolist(), "field": "incident_id"},
         )
-    dup = ids.astype(str).duplicated(keep=False).to_numpy()
-    if dup.any():
+    # ids in strictly increasing order (the canonical order, as stored) are unique: no hash table
+    dup = None if strictly_increasing(id_text(ids)) else ids.astype(str).duplicated(keep=False).to_numpy()
+    if dup is not None and dup.any():
         rows = np.flatnonzero(dup)
         raise InputError(
             f"incident_id must be unique; {int(dup.sum())} rows share ids "
@@ -372,16 +374,21 @@ def canonical_order(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     HDBSCAN breaks ties by row order too; clustering in id order makes the members, and so the
     hotspot ids, the same for any order of the same incidents.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    ids = gdf["incident_id"]
-    if not (pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object):
-        ids = ids.astype(str)
-    text = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    text = id_text(gdf["incident_id"])
     if strictly_increasing(text):
         return gdf
     return gdf.iloc[np.asarray(pc.sort_indices(text))]
+
+
+def id_text(ids: pd.Series) -> Any:
+    """Incident ids as an Arrow ``large_string`` array (text as ``str(id)``)."""
+    import pyarrow as pa
+
+    if not (pd.api.types.is_string_dtype(ids.dtype) and ids.dtype != object):
+        ids = ids.astype(str)
+    return pa.array(ids, type=pa.large_string(), from_pandas=True)
 
 
 def strictly_increasing(text: Any) -> bool:
@@ -434,6 +441,10 @@ def select_incidents(
     return canonical_order(gdf), boundaries, n_input
 
 
+#: Fewest points for which the projection runs on several threads.
+_THREADED_POINTS = 100_000
+
+
 @lru_cache(maxsize=16)
 def _transformer(source_wkt: str, target_wkt: str) -> Any:
     """A cached pyproj transformer (building one costs tens of milliseconds)."""
@@ -453,8 +464,38 @@ def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
     else:
         crs = metric_crs_for(gdf)
     transformer = _transformer(gdf.crs.to_wkt(), crs.to_wkt())
-    x, y = transformer.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y]).astype(np.float64), crs
+    out = np.empty_like(xy, dtype=np.float64)
+    parts = thread_count() if len(xy) >= _THREADED_POINTS else 1
+
+    def project(rows: slice) -> None:
+        # pyproj transformers are thread-safe and PROJ releases the GIL: chunks run in parallel
+        out[rows, 0], out[rows, 1] = transformer.transform(xy[rows, 0], xy[rows, 1])
+
+    map_in_threads(project, cost_slices(np.ones(len(xy)), parts))
+    return out, crs
+
+
+def transform_geometries(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
+    """``geoms`` (shapely, in ``source``) in ``target``, as ``GeoSeries.to_crs`` gives them.
+
+    Geometries are projected in chunks of similar coordinate counts on the GEOS/PROJ threads
+    (:mod:`ward_geo.parallel`); each chunk is independent, so the result is the same.
+    """
+    from pyproj import CRS
+
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0 or CRS.from_user_input(source).equals(CRS.from_user_input(target)):
+        return geoms.copy()
+    transformer = _transformer(CRS.from_user_input(source).to_wkt(), CRS.from_user_input(target).to_wkt())
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    sizes = shapely.get_num_coordinates(geoms)
+    parts = thread_count() if int(sizes.sum()) >= _THREADED_POINTS else 1
+    chunks = map_in_threads(lambda rows: shapely.transform(geoms[rows], project), cost_slices(sizes, parts))
+    return np.asarray(np.concatenate(chunks), dtype=object)
 
 
 def category_codes(series: pd.Series, fill: str) -> tuple[np.ndarray, list[str]]:

@@ -43,7 +43,14 @@ import pandas as pd
 import shapely
 
 from ward_geo.analysis.hotspots.polygons import single_polygons
-from ward_geo.analysis.hotspots.request import category_codes, incident_weights, local_zone, strictly_increasing
+from ward_geo.analysis.hotspots.request import (
+    category_codes,
+    id_text,
+    incident_weights,
+    local_zone,
+    strictly_increasing,
+    transform_geometries,
+)
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.schema import WGS84
 
@@ -338,7 +345,7 @@ def hotspot_table(
     frame = pd.DataFrame(data)
     frame["first_seen"] = pd.to_datetime(frame["first_seen"], utc=True).astype("datetime64[ns, UTC]")
     frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True).astype("datetime64[ns, UTC]")
-    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(polygons_m, crs=crs).to_crs(WGS84).values, crs=WGS84)
+    out = gpd.GeoDataFrame(frame, geometry=transform_geometries(polygons_m, crs, WGS84), crs=WGS84)
     geoms = out.geometry.values
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
@@ -376,10 +383,7 @@ def _member_groups(ids: pd.Series, labels: np.ndarray, n_inc: np.ndarray) -> lis
     if k == 0:
         return []
     members = np.flatnonzero(labels >= 0)
-    sub = ids.iloc[members]
-    if not (pd.api.types.is_string_dtype(sub.dtype) and sub.dtype != object):
-        sub = sub.astype(str)
-    text = pa.array(sub, type=pa.large_string(), from_pandas=True)
+    text = id_text(ids.iloc[members])
     if strictly_increasing(text):
         # rows in id order (the canonical order of find_hotspots): a stable sort by label suffices
         order = pa.array(np.argsort(labels[members], kind="stable"))

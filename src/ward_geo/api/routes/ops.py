@@ -20,12 +20,17 @@ async def healthz() -> dict[str, object]:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="Readiness: the incident store answers",
+    summary="Readiness: the incident store answers and its file is the one opened",
     responses={503: {"description": "The store is unreachable"}},
 )
 async def readyz(state: ServiceState = Depends(get_state)) -> object:
     try:
-        version = await state.run(lambda: str(state.stores.get().data_version()))
+        def probe() -> str:
+            store = state.stores.get()
+            store.check_file()
+            return str(store.data_version())
+
+        version = await state.run(probe)
     except WardGeoError as exc:
         error = exc if isinstance(exc, StoreError) else StoreError(exc.message)
         return JSONResponse({"status": "unavailable", "detail": error.to_dict()}, status_code=503)
