@@ -1049,6 +1049,9 @@ def serve(
 
     settings = load_api_settings(host=host, port=port)
     api = create_app(settings)
+    # worker threads (computations, pages) hand the interpreter lock back to the event loop
+    # after at most 1 ms instead of 5 ms: cached answers wait less behind CPU-bound work
+    sys.setswitchinterval(0.001)
     err_console.print(f"serving on http://{settings.host}:{settings.port}/ (data: {settings.data_dir})")
     uvicorn.run(api, host=settings.host, port=settings.port, log_config=None, access_log=False, server_header=False)
 

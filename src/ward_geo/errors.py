@@ -26,6 +26,7 @@ __all__ = [
     "AuthenticationError",
     "PermissionDeniedError",
     "PayloadTooLargeError",
+    "BusyError",
 ]
 
 
@@ -161,3 +162,13 @@ class PayloadTooLargeError(WardGeoError):
     status_code = 413
     code = "payload_too_large"
 
+
+class BusyError(WardGeoError):
+    """The service has no room for more work now; retry after ``retry_after_s`` seconds."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after_s: int = 2, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = int(retry_after_s)

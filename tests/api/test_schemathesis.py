@@ -54,6 +54,6 @@ def test_no_server_errors_on_any_operation(st_client, populated_template):
                     failures.append(f"{case.method} {case.formatted_path}: error body {response.text[:200]}")
 
         explore()
-    assert len(labels) == 12, labels
+    assert len(labels) == 13, labels  # GET /metrics added
     assert calls["n"] >= len(labels) * 5
     assert not failures, "\n".join(failures[:20])

@@ -30,10 +30,12 @@ from ward_geo import __version__
 from ward_geo.api.cache import ResultCache
 from ward_geo.api.config import ApiSettings, check_deployment, load_api_settings
 from ward_geo.api.deps import ServiceState, StoreProvider
+from ward_geo.api.hotpath import HotPathMiddleware
 from ward_geo.api.keys import KeyStore
 from ward_geo.api.middleware import RequestContextMiddleware, configure_logging
 from ward_geo.errors import (
     AuthenticationError,
+    BusyError,
     InsufficientStorageError,
     NotFoundError,
     ParameterError,
@@ -112,6 +114,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
     except ValueError:
         content = {"code": error.code, "message": error.message, "request_id": request_id}
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'} if isinstance(error, AuthenticationError) else None
+    if isinstance(error, BusyError):
+        headers = {"Retry-After": str(error.retry_after_s)}
     return StrictJSONResponse(content, status_code=status, headers=headers)
 
 
@@ -131,6 +135,8 @@ def _warm_up(state: ServiceState) -> None:
             warm()
         import ward_geo.analysis.hotspots  # noqa: F401 - imported now, not during the first request
         import ward_geo.io.writers  # noqa: F401
+        if state.settings.worker_process:
+            state.parse(int)  # start the parser process now, not during the first upload
     except Exception:  # warming is an optimisation; a failure only costs the first request time
         log.warning("numba warm-up failed", exc_info=True)
     gc.collect()
@@ -202,6 +208,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            state.close_parser()
             stop.set()
             state.stores.close()
 
@@ -230,6 +237,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for exc_class in (WardGeoError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_class, error_response)
 
+    app.add_middleware(HotPathMiddleware, get_state=lambda: state)  # inside CORS and request logging
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -24,6 +24,27 @@ names the setting and says what to change:
 ``WARD_GEO_COMPUTE_THREADS`` (default 2)
     How many CPU-bound computations (hotspots, maps, plans) run at the same time.
 ``WARD_GEO_LOG_LEVEL`` (default ``info``)
+``WARD_GEO_VIEWER_MIN_INCIDENTS`` (default 5, at least 5)
+    Viewers never see a hotspot or a count describing fewer incidents
+    (:mod:`ward_geo.analysis.hotspots.disclosure`).
+``WARD_GEO_VIEWER_GRID_M`` (default 50)
+    Viewers' hotspot polygons are unions of grid cells of this size (metres, EPSG:3405).
+``WARD_GEO_COMPUTE_QUEUE_SIZE`` (default 16) / ``WARD_GEO_COMPUTE_RESERVED`` (default 4)
+    Cold computations admitted at once (running or waiting), and how many of those slots
+    only analyst and admin keys may take; beyond that 503 with ``Retry-After``.
+``WARD_GEO_COMPUTE_PER_KEY`` (default 2)
+    Cold computations one API key may have admitted at once.
+``WARD_GEO_RETRY_AFTER_S`` (default 2)
+    ``Retry-After`` of a 503 from a full compute queue.
+``WARD_GEO_VERSION_CHECK_S`` (default 1)
+    Longest time the service goes without asking the store whether data changed (an
+    ingest through this service is seen at once).
+``WARD_GEO_SERVE_STALE`` (default true)
+    After new data, keep answering from the previous cached result (``X-Data-Freshness:
+    stale``) while one background computation makes the new one.
+``WARD_GEO_WORKER_PROCESS`` (default true)
+    Validate uploads and build incident pages in a separate worker process, so that they do
+    not hold the interpreter lock that the cached answers need.
 ``WARD_GEO_BODY_IDLE_TIMEOUT`` (default 30 s, at most 600 s)
     Longest wait for the next chunk of a request body; a slower client gets 408.
 ``WARD_GEO_BODY_TOTAL_TIMEOUT`` (default 600 s, at most 3600 s)
@@ -90,6 +111,15 @@ class ApiSettings(Settings):
     plan_cache_size: int = Field(default=64, ge=0)
     compute_threads: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
+    viewer_min_incidents: int = Field(default=5, ge=5, le=10_000)
+    viewer_grid_m: float = Field(default=50.0, ge=10.0, le=5_000.0)
+    compute_queue_size: int = Field(default=16, ge=1, le=4096)
+    compute_reserved: int = Field(default=4, ge=0, le=4096)
+    compute_per_key: int = Field(default=2, ge=1, le=4096)
+    retry_after_s: int = Field(default=2, ge=1, le=3600)
+    version_check_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    serve_stale: bool = True
+    worker_process: bool = True
     body_idle_timeout: float = Field(default=30.0, gt=0, le=600)
     body_total_timeout: float = Field(default=600.0, gt=0, le=3600)
     store_check_interval: float = Field(default=2.0, gt=0, le=60)
@@ -148,6 +178,15 @@ class ApiSettings(Settings):
                 "split large imports into several requests or use `ward-geo ingest`"
             )
         return value
+
+    @model_validator(mode="after")
+    def _reserved_below_capacity(self) -> ApiSettings:
+        if self.compute_reserved >= self.compute_queue_size:
+            raise ValueError(
+                f"WARD_GEO_COMPUTE_RESERVED={self.compute_reserved} must be smaller than "
+                f"WARD_GEO_COMPUTE_QUEUE_SIZE={self.compute_queue_size} (viewers need at least one slot)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _safe_cors(self) -> ApiSettings:

@@ -7,7 +7,9 @@ too weak gets 403. Keys are read from ``X-API-Key`` or ``Authorization: Bearer <
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from ward_geo.api.cache import ResultCache
 from ward_geo.api.config import ApiSettings
+from ward_geo.api.hotpath import HotPath
 from ward_geo.api.keys import ROLES, KeyStore, role_allows
+from ward_geo.api.work import Caller, DataVersions, WorkQueue
 from ward_geo.errors import AuthenticationError, PermissionDeniedError, StoreError, WardGeoError
 
 __all__ = ["ServiceState", "StoreProvider", "Principal", "get_state", "require", "api_key_header", "bearer"]
@@ -87,13 +91,32 @@ class ServiceState:
     settings: ApiSettings
     keys: KeyStore
     stores: StoreProvider
-    hotspots: ResultCache[bytes]
+    hotspots: ResultCache[tuple[str, bytes]]  # (data scope token, body) per query
     maps: ResultCache[bytes]
     plans: ResultCache[bytes]
     collections: ResultCache[Any]
     compute_limiter: anyio.CapacityLimiter
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     warm: bool = False
+    work: WorkQueue = field(init=False)
+    hotpath: HotPath = field(init=False)
+    versions: DataVersions = field(init=False)
+    computations: Counter[str] = field(default_factory=Counter)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    _count_lock: threading.Lock = field(default_factory=threading.Lock)
+    _parser: Any = None
+    scope_reads: dict[Any, asyncio.Future[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.work = WorkQueue(s.compute_queue_size, s.compute_reserved, s.compute_per_key, s.compute_threads,
+                              s.retry_after_s)
+        self.hotpath = HotPath(4 * s.hotspot_cache_size)
+        self.versions = DataVersions(
+            lambda: str(self.stores.get().data_version()),
+            lambda wards, cats, since, until: self.stores.get().scope_version(wards, cats, since, until),
+            s.version_check_s,
+        )
 
     async def run(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run blocking store work in a worker thread."""
@@ -103,10 +126,70 @@ class ServiceState:
         """Run CPU-bound work in a worker thread, at most ``compute_threads`` at once."""
         return await anyio.to_thread.run_sync(func, *args, limiter=self.compute_limiter)
 
+    def parse(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run CPU-heavy parsing ``func(*args, **kwargs)`` in the parser process (blocking).
+
+        The event loop's process then keeps its interpreter lock for requests while an
+        upload is validated (``WARD_GEO_WORKER_PROCESS``); without it, or when the parser
+        process died, in this thread.
+        """
+        pool = self._parser_pool()
+        if pool is None:
+            return func(*args, **kwargs)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return pool.submit(func, *args, **kwargs).result()
+        except BrokenProcessPool:
+            with self._count_lock:
+                self._parser = None
+            return func(*args, **kwargs)
+
+    def _parser_pool(self) -> Any:
+        if not self.settings.worker_process:
+            return None
+        with self._count_lock:
+            if self._parser is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._parser = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_parser
+                )
+            return self._parser
+
+    def close_parser(self) -> None:
+        """Stop the parser process (at shutdown)."""
+        with self._count_lock:
+            pool, self._parser = self._parser, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def count_computation(self, kind: str) -> None:
+        """Count one computation of ``kind`` (``/metrics``; called from worker threads)."""
+        with self._count_lock:
+            self.computations[kind] += 1
+
     def clear_caches(self) -> None:
-        """Forget every cached result (after an ingest)."""
+        """Forget every cached result."""
         for cache in (self.hotspots, self.maps, self.plans, self.collections):
             cache.clear()
+
+    def data_changed(self) -> None:
+        """After an ingest by this process: read the data version again on the next request.
+
+        Hotspot answers stay cached (each knows the data scope it was computed from and is
+        refreshed when that scope changed); results keyed by the whole store's version are
+        dropped.
+        """
+        self.versions.expire()
+        for cache in (self.maps, self.plans, self.collections):
+            cache.clear()
+
+
+def _warm_parser() -> None:
+    """Import the readers once in the parser process (not during the first upload)."""
+    import ward_geo.io.readers  # noqa: F401
 
 
 async def get_state(request: Request) -> ServiceState:
@@ -127,6 +210,11 @@ class Principal:
 
     def allows(self, required: str) -> bool:
         return role_allows(self.role, required)
+
+    @property
+    def caller(self) -> Caller:
+        """The work-queue identity: the key, privileged from the analyst role up."""
+        return Caller(self.key_id, self.allows("analyst"))
 
 
 def require(role: str) -> Callable[..., Principal]:

@@ -277,11 +277,26 @@ def extent_of(bounds: tuple[float, float, float, float] | None, first: Any = Non
 
 
 def items_links(
-    base: str, collection: str, params: dict[str, Any], *, offset: int, limit: int, returned: int, matched: int
+    base: str, collection: str, params: dict[str, Any], *, offset: int, limit: int, returned: int, matched: int,
+    keyset: bool = False, next_cursor: str | None = None,
 ) -> list[dict[str, str]]:
-    """``self``, ``collection``, and ``next``/``prev`` paging links of an items page."""
+    """``self``, ``collection``, and ``next``/``prev`` paging links of an items page.
+
+    With ``keyset`` the ``next`` link carries ``next_cursor`` (none when it is None) instead
+    of an offset, and there is no ``prev`` link.
+    """
     url = f"{base}/collections/{collection}/items"
-    kept = {k: v for k, v in params.items() if v not in (None, "") and k not in ("offset", "limit", "f")}
+    kept = {k: v for k, v in params.items() if v not in (None, "") and k not in ("offset", "limit", "f", "cursor")}
+    if keyset:
+        here = {**kept, "limit": limit, "f": "json", **({"cursor": params["cursor"]} if params.get("cursor") else {})}
+        links = [
+            link(f"{url}?{urlencode(here)}", "self", GEOJSON, "This page"),
+            link(f"{base}/collections/{collection}", "collection", "application/json", "The collection"),
+        ]
+        if next_cursor:
+            query = {**kept, "limit": limit, "cursor": next_cursor, "f": "json"}
+            links.append(link(f"{url}?{urlencode(query)}", "next", GEOJSON, "Next page"))
+        return links
 
     def page(at: int) -> str:
         query = {**kept, "limit": limit, "offset": at, "f": "json"}
@@ -302,3 +317,35 @@ def now_stamp() -> str:
     """The ``timeStamp`` of a response (UTC, seconds)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
+
+
+def encode_cursor(occurred_at: Any, incident_id: str, ties: int) -> str:
+    """The opaque keyset cursor after a row: its time (ns), its id and the rows served at that time."""
+    import base64
+    import json
+
+    raw = json.dumps([int(occurred_at.value), str(incident_id), int(ties)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, str, int]:
+    """``(time, incident_id, ties)`` of a cursor from :func:`encode_cursor`; ParameterError otherwise."""
+    import base64
+    import binascii
+    import json
+
+    import pandas as pd
+
+    bad = ParameterError("cursor is not valid; follow the 'next' link of the previous page",
+                         details={"parameter": "cursor"})
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if (not isinstance(raw, list) or len(raw) != 3 or not isinstance(raw[0], int) or not isinstance(raw[1], str)
+            or not isinstance(raw[2], int) or not 0 < raw[2] <= 1_000_000 or not 0 < len(raw[1]) <= 200):
+        raise bad
+    try:
+        return pd.Timestamp(raw[0], unit="ns", tz="UTC"), raw[1], raw[2]
+    except (ValueError, OverflowError):
+        raise bad from None

@@ -7,8 +7,11 @@ are what routes await. Results are cached per (ward, parameters, store data vers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ import pandas as pd
 from ward_geo.analysis.hotspots.registry import METHODS
 from ward_geo.api.deps import ServiceState
 from ward_geo.api.ogc import TimeFilter, parse_instant
+from ward_geo.api.work import BACKGROUND, Caller
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.errors import InputError, NotFoundError, ParameterError, WardGeoError
 from ward_geo.schema import WGS84
@@ -88,9 +92,26 @@ class HotspotQuery:
     until: pd.Timestamp | None
     eps: float | None = None
     min_samples: int | None = None
+    aggregate: bool = False
 
 
 # ---------------------------------------------------------------- store helpers
+_worker = threading.local()
+
+
+def worker_store(settings: Any) -> Any:
+    """This thread's store for ``settings`` (opened once; used by the worker process)."""
+    from ward_geo.store import open_store
+
+    stores = getattr(_worker, "stores", None)
+    if stores is None:
+        stores = _worker.stores = {}
+    key = settings.model_dump_json()
+    if key not in stores:
+        stores[key] = open_store(settings)
+    return stores[key]
+
+
 async def data_version(state: ServiceState) -> str:
     """The store's current data version (cache key component).
 
@@ -98,10 +119,13 @@ async def data_version(state: ServiceState) -> str:
     concurrent writer does not block (WAL mode), so the cached path needs no worker-thread
     hop. Other stores (network round trips) are asked from a worker thread.
     """
+    cached = state.versions.cached_generation()
+    if cached is not None:
+        return cached
     store = state.stores.get()
     if getattr(store, "backend", "") == "sqlite":
-        return str(store.data_version())
-    return await state.run(lambda: str(state.stores.get().data_version()))
+        return state.versions.generation()
+    return await state.run(state.versions.generation)
 
 
 def load_boundaries(state: ServiceState) -> gpd.GeoDataFrame:
@@ -159,15 +183,48 @@ def _ward_set(state: ServiceState, ward_id: str, query: HotspotQuery | None = No
     )
 
 
+def aggregate_policy(state: ServiceState) -> Any:
+    """The viewers' :class:`~ward_geo.analysis.hotspots.disclosure.AggregatePolicy`."""
+    from ward_geo.analysis.hotspots.disclosure import AggregatePolicy
+
+    return AggregatePolicy(k=state.settings.viewer_min_incidents, grid_m=state.settings.viewer_grid_m)
+
+
+def viewer_query(state: ServiceState, query: HotspotQuery) -> tuple[HotspotQuery, dict[str, Any]]:
+    """``query`` as an aggregate caller may run it (``min_samples`` raised to k) and what changed."""
+    from dataclasses import replace
+
+    from ward_geo.analysis.hotspots.disclosure import clamp_parameters
+
+    eps, min_samples, clamped = clamp_parameters(query.eps, query.min_samples, aggregate_policy(state))
+    return replace(query, eps=eps, min_samples=min_samples, aggregate=True), clamped
+
+
 def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str) -> bytes:
-    """Hotspot GeoJSON bytes of one ward's hotspot set (blocking, CPU-bound)."""
+    """Hotspot GeoJSON bytes of one ward's hotspot set (blocking, CPU-bound).
+
+    With ``query.aggregate`` the table is the viewers' aggregate view
+    (:func:`~ward_geo.analysis.hotspots.disclosure.aggregate_hotspots`).
+    """
     from ward_geo.io.writers import geojson_dumps, json_safe, to_geojson
 
+    state.count_computation("hotspots")
     hset = _ward_set(state, query.ward_id, query)
     hotspots = hset.hotspots
+    summary = json_safe(hset.summary())
+    chosen = json_safe(hotspots.attrs.get("params"))
+    n_selected: int | None = int((hotspots.attrs.get("params") or {}).get("n_selected", 0))
+    if query.aggregate:
+        from ward_geo.analysis.hotspots.disclosure import aggregate_hotspots, coarsen_times, suppress_count
+
+        policy = aggregate_policy(state)
+        hotspots = aggregate_hotspots(hotspots, policy)
+        summary = coarsen_times({**summary, "n_hotspots": int(len(hotspots))})
+        chosen = coarsen_times(chosen)
+        n_selected = suppress_count(n_selected, policy.k)
     collection = to_geojson(_serve_hotspots(hotspots))
     collection["ward_id"] = query.ward_id
-    collection["hotspotSet"] = json_safe(hset.summary())
+    collection["hotspotSet"] = summary
     collection["parameters"] = json_safe(
         {
             "method": query.method,
@@ -176,26 +233,95 @@ def compute_ward_hotspots(state: ServiceState, query: HotspotQuery, version: str
             "until": query.until,
             "eps": query.eps,
             "min_samples": query.min_samples,
-            "chosen": hotspots.attrs.get("params"),
+            "chosen": chosen,
         }
     )
-    collection["numberOfIncidents"] = int((hotspots.attrs.get("params") or {}).get("n_selected", 0))
+    if query.aggregate:
+        collection["aggregate"] = {"min_incidents": policy.k, "grid_m": policy.grid_m, "time_resolution": "day"}
+    collection["numberOfIncidents"] = n_selected
     collection["dataVersion"] = version
     return geojson_dumps(collection).encode("utf-8")
 
 
-async def ward_hotspots(state: ServiceState, query: HotspotQuery) -> bytes:
-    """Cached hotspot GeoJSON of a ward (validated against the store's wards)."""
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A served body, whether it reflects the current data, and its cache and scope keys."""
+
+    body: bytes
+    fresh: bool
+    logical: Any = None
+    scope: Any = None
+
+
+def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
+    """The data scope one hotspot answer reads: ward, categories, window (exclusive end)."""
+    return (query.ward_id, query.categories, query.since, _exclusive(query.until))
+
+
+async def scope_token(state: ServiceState, query: HotspotQuery) -> str:
+    """The data token of one hotspot answer (ward, categories, window).
+
+    Concurrent requests for the same unknown token share one store read.
+    """
+    key = scope_key(query)
+    cached = state.versions.cached_scope(key)
+    if cached is not None:
+        return cached
+    pending = state.scope_reads.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(state.run(state.versions.scope, *key))
+        state.scope_reads[key] = pending
+        pending.add_done_callback(lambda _: state.scope_reads.pop(key, None))
+    return await asyncio.shield(pending)
+
+
+async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller = BACKGROUND) -> CachedAnswer:
+    """Cached hotspot GeoJSON of a ward (validated against the store's wards).
+
+    The cache holds one answer per query; it is current while the query's scope token is
+    unchanged (an ingest into another ward leaves it so). When it is not, the previous
+    answer is served as stale while one background computation makes the new one
+    (``WARD_GEO_SERVE_STALE``), else the request waits for it. Cold work goes through the
+    work queue (503 when full).
+    """
     version = await data_version(state)
     await ensure_ward(state, query.ward_id, version)
-    key = ("hotspots", query, version)
-    return await state.hotspots.get_or_compute(
-        key, lambda: state.compute(compute_ward_hotspots, state, query, version)
-    )
+    token = await scope_token(state, query)
+    logical = ("hotspots", query)
+    entry = state.hotspots.get(logical)
+    if entry is not None and entry[0] == token:
+        return CachedAnswer(entry[1], True, logical, scope_key(query))
+
+    async def compute(who: Caller) -> bytes:
+        body = await state.work.submit((logical, token), who, compute_ward_hotspots, state, query, token)
+        state.hotspots.put(logical, (token, body))
+        return body
+
+    if entry is not None and state.settings.serve_stale:
+        if not state.work.has((logical, token)):  # one refresh, not counted against the caller's key
+            _refresh_in_background(state, lambda: compute(Caller(None, caller.privileged)))
+        return CachedAnswer(entry[1], False, logical, scope_key(query))
+    state.hotspots.misses += 1
+    return CachedAnswer(await compute(caller), True, logical, scope_key(query))
+
+
+def _refresh_in_background(state: ServiceState, compute: Callable[[], Awaitable[bytes]]) -> None:
+    async def refresh() -> None:
+        try:
+            await compute()
+        except WardGeoError as exc:  # full queue or bad data: the next request tries again
+            log.info("background refresh skipped: %s", exc.message)
+        except Exception:
+            log.warning("background refresh failed", exc_info=True)
+
+    task = asyncio.ensure_future(refresh())
+    state.background.add(task)
+    task.add_done_callback(state.background.discard)
 
 
 def compute_all_hotspots(state: ServiceState) -> gpd.GeoDataFrame:
     """Every ward's default hotspot set, one table (blocking, CPU-bound)."""
+    state.count_computation("hotspots-all")
     store = state.stores.get()
     counts = store.ward_counts()
     with_data = counts[(counts["n_incidents"] > 0) & counts["name"].notna()] if len(counts) else counts
@@ -208,11 +334,20 @@ def compute_all_hotspots(state: ServiceState) -> gpd.GeoDataFrame:
     return _serve_hotspots(gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), geometry="geometry", crs=WGS84))
 
 
-async def all_hotspots(state: ServiceState, version: str) -> gpd.GeoDataFrame:
-    """The ``hotspots`` collection, cached per data version."""
-    return await state.collections.get_or_compute(
-        ("hotspots-all", version), lambda: state.compute(compute_all_hotspots, state)
-    )
+def compute_all_aggregate(state: ServiceState) -> gpd.GeoDataFrame:
+    """The ``hotspots`` collection as viewers see it (blocking, CPU-bound)."""
+    from ward_geo.analysis.hotspots.disclosure import aggregate_hotspots
+
+    return aggregate_hotspots(compute_all_hotspots(state), aggregate_policy(state))
+
+
+async def all_hotspots(
+    state: ServiceState, version: str, *, aggregate: bool = False, caller: Caller = BACKGROUND
+) -> gpd.GeoDataFrame:
+    """The ``hotspots`` collection, cached per data version (aggregate view for viewers)."""
+    func = compute_all_aggregate if aggregate else compute_all_hotspots
+    key = ("hotspots-all", aggregate, version)
+    return await state.collections.get_or_compute(key, lambda: state.work.submit(key, caller, func, state))
 
 
 # ---------------------------------------------------------------- maps
@@ -224,10 +359,15 @@ def compute_ward_map(state: ServiceState, ward_id: str, with_points: bool) -> by
     """
     from ward_geo.maps import render_map_html, ward_map
 
+    state.count_computation("maps")
     store = state.stores.get()
-    incidents = store.query(ward_ids=[ward_id])
+    incidents = store.query(ward_ids=[ward_id]) if with_points else None
     boundaries = store.boundaries()
     hotspots = _serve_hotspots(_ward_set(state, ward_id).hotspots)
+    if not with_points:
+        from ward_geo.analysis.hotspots.disclosure import aggregate_hotspots
+
+        hotspots = aggregate_hotspots(hotspots, aggregate_policy(state))
     built = ward_map(
         incidents if with_points else None,
         boundaries,
@@ -240,12 +380,14 @@ def compute_ward_map(state: ServiceState, ward_id: str, with_points: bool) -> by
     return html.encode("utf-8")
 
 
-async def ward_map_html(state: ServiceState, ward_id: str, *, with_points: bool) -> bytes:
-    """Cached offline HTML map of a ward."""
+async def ward_map_html(state: ServiceState, ward_id: str, *, with_points: bool, caller: Caller = BACKGROUND) -> bytes:
+    """Cached offline HTML map of a ward (hotspots in the aggregate view without points)."""
     version = await data_version(state)
     await ensure_ward(state, ward_id, version)
     key = ("map", ward_id, with_points, version)
-    return await state.maps.get_or_compute(key, lambda: state.compute(compute_ward_map, state, ward_id, with_points))
+    return await state.maps.get_or_compute(
+        key, lambda: state.work.submit(key, caller, compute_ward_map, state, ward_id, with_points)
+    )
 
 
 # ---------------------------------------------------------------- patrol plans
@@ -254,6 +396,7 @@ def compute_patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
     from ward_geo.io.writers import geojson_dumps
     from ward_geo.planning import plan_patrol
 
+    state.count_computation("plans")
     store = state.stores.get()
     ward_id = request["ward_id"]
     incidents = store.query(ward_ids=[ward_id])
@@ -264,12 +407,14 @@ def compute_patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
     return geojson_dumps(plan.to_geojson()).encode("utf-8")
 
 
-async def patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
+async def patrol_plan(state: ServiceState, request: dict[str, Any], caller: Caller = BACKGROUND) -> bytes:
     """Cached patrol plan GeoJSON."""
     version = await data_version(state)
     await ensure_ward(state, request["ward_id"], version)
     key = ("plan", tuple(sorted((k, str(v)) for k, v in request.items())), version)
-    return await state.plans.get_or_compute(key, lambda: state.compute(compute_patrol_plan, state, request))
+    return await state.plans.get_or_compute(
+        key, lambda: state.work.submit(key, caller, compute_patrol_plan, state, request)
+    )
 
 
 # ---------------------------------------------------------------- ingest
@@ -311,8 +456,8 @@ def ingest_file(
     store = state.stores.get()
     wards = store.boundaries()
     try:
-        incidents, report = read_incidents(
-            path, boundaries=wards if len(wards) else None, source=source, return_report=True, **options
+        incidents, report = state.parse(
+            read_incidents, path, boundaries=wards if len(wards) else None, source=source, return_report=True, **options
         )
     except WardGeoError:
         raise
@@ -334,7 +479,7 @@ def ingest_file(
         result = store.ingest(incidents, source=source)
         version = str(store.data_version())
         total = int(store.count())
-    state.clear_caches()
+    state.data_changed()
     return IngestOutcome(
         rows_read=int(report.rows_read),
         added=int(result.added),

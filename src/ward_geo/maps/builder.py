@@ -537,7 +537,7 @@ def _hotspot_popup(row: Mapping[str, Any], lang: str, zone: ZoneInfo, params_rea
         colour = cat.colour if cat else "#757575"
         cat_rows.append(
             f'<tr><td><span class="wg-sw" style="display:inline-block;width:9px;height:9px;border-radius:50%;'
-            f'background:{colour}"></span> {e(label)}</td><td>{int(_num(count) or 0)}</td></tr>'
+            f'background:{colour}"></span> {e(label)}</td><td>{"–" if count is None else int(_num(count) or 0)}</td></tr>'
         )
     cats_html = f"<div><b>{e(ui['by_category'])}</b><table>{''.join(cat_rows)}</table></div>" if cat_rows else ""
 

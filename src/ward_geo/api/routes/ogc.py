@@ -24,7 +24,7 @@ from ward_geo.io.writers import geojson_dumps, to_geojson
 router = APIRouter(tags=["OGC API – Features"])
 
 MAX_LIMIT = 10_000
-_ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", "category", "ward_id", "crs", "bbox-crs"}
+_ITEM_PARAMS = {"limit", "offset", "cursor", "bbox", "datetime", "f", "category", "ward_id", "crs", "bbox-crs"}
 _FEATURE_PARAMS = {"f", "crs"}
 _GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {ogc.GEOJSON: {}}, "description": "GeoJSON"},
@@ -189,6 +189,9 @@ async def items(
     collection_id: str = CollectionPath,
     limit: int = Query(10, ge=1, le=MAX_LIMIT, description="page size (at most 10000)"),
     offset: int = Query(0, ge=0, le=10_000_000, description="features to skip (follow the 'next' link)"),
+    cursor: str | None = Query(
+        None, max_length=400, description="incidents: where the previous page ended (from its 'next' link)"
+    ),
     bbox: str | None = Query(
         None, description="minlon,minlat,maxlon,maxlat in CRS84 (WGS 84 longitude/latitude)", max_length=200
     ),
@@ -211,47 +214,49 @@ async def items(
     box = ogc.parse_bbox(bbox)
     when = ogc.parse_datetime(datetime)
     cats = services.parse_categories(category)
+    after = None
+    if cursor is not None:
+        if info.id != "incidents" or offset:
+            raise ParameterError("cursor pages the incidents collection and cannot be combined with offset",
+                                 details={"parameter": "cursor"})
+        after = ogc.decode_cursor(cursor)
     version = await services.data_version(state)
 
     base = _base(request)
-    link_params = {"bbox": bbox, "datetime": datetime, "category": ",".join(cats) or None, "ward_id": ward_id}
-    table = None
+    link_params = {"bbox": bbox, "datetime": datetime, "category": ",".join(cats) or None, "ward_id": ward_id,
+                   "cursor": cursor}
     if info.id == "wards":
         table = await services.ward_table(state, version)
     elif info.id == "hotspots":
-        table = await services.all_hotspots(state, version)
+        table = await services.all_hotspots(
+            state, version, aggregate=not principal.allows("analyst"), caller=principal.caller
+        )
+    else:  # incidents: built in the worker process, which has its own store connection
+        since = when.start if when else None
+        until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
+        filters = dict(ward_ids=[ward_id] if ward_id else None, categories=list(cats) or None, since=since,
+                       until=until, bbox=box)
+        page = (filters, limit, offset, after, base, link_params)
+        body = await state.run(lambda: state.parse(incident_page_in_worker, state.settings, *page))
+        return Response(body, media_type=ogc.GEOJSON)
 
     def build() -> bytes:
         """Select, page and serialise (in a worker thread: polygons can be large)."""
-        if table is None:
-            since = when.start if when else None
-            until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
-            filters = dict(
-                ward_ids=[ward_id] if ward_id else None,
-                categories=list(cats) or None,
-                since=since,
-                until=until,
-                bbox=box,
-            )
-            store = state.stores.get()
-            matched = store.count(**filters)
-            frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
-        else:
-            mask = pd.Series(True, index=table.index)
-            if ward_id and info.id == "wards":
-                mask &= table["ward_id"] == ward_id
-            elif ward_id:
-                mask &= table["ward_ids"].map(lambda ids: ward_id in list(ids) if ids is not None else False)
-            if cats:
-                # wards carry no category; hotspots are selected by their dominant category
-                mask &= table["dominant_category"].isin(cats) if info.id == "hotspots" else False
-            if when is not None and info.temporal and len(table):
-                mask &= when.overlaps(table["first_seen"], table["last_seen"])
-            if box is not None and len(table):
-                mask &= _bbox_mask(table, box)
-            selected = table.loc[mask.to_numpy(dtype=bool)]
-            matched = len(selected)
-            frame = selected.iloc[offset : offset + limit]
+        mask = pd.Series(True, index=table.index)
+        if ward_id and info.id == "wards":
+            mask &= table["ward_id"] == ward_id
+        elif ward_id:
+            mask &= table["ward_ids"].map(lambda ids: ward_id in list(ids) if ids is not None else False)
+        if cats:
+            # wards carry no category; hotspots are selected by their dominant category
+            mask &= table["dominant_category"].isin(cats) if info.id == "hotspots" else False
+        if when is not None and info.temporal and len(table):
+            mask &= when.overlaps(table["first_seen"], table["last_seen"])
+        if box is not None and len(table):
+            mask &= _bbox_mask(table, box)
+        selected = table.loc[mask.to_numpy(dtype=bool)]
+        matched = len(selected)
+        frame = selected.iloc[offset : offset + limit]
         body = _features(frame, info.id_field)
         body["numberMatched"] = int(matched)
         body["numberReturned"] = len(body["features"])
@@ -262,6 +267,65 @@ async def items(
         return geojson_dumps(body).encode("utf-8")
 
     return Response(await state.run(build), media_type=ogc.GEOJSON)
+
+
+def incident_page(
+    store: Any, filters: dict[str, Any], limit: int, offset: int, after: tuple[pd.Timestamp, str, int] | None,
+    base: str, link_params: dict[str, Any],
+) -> bytes:
+    """One page of the incidents collection as GeoJSON bytes (blocking, CPU-bound)."""
+    next_cursor: str | None = None
+    if offset:  # offset paging (kept for clients that build their own links)
+        matched: int | None = store.count(**filters)
+        frame = store.query(**filters, limit=limit, offset=offset, order="occurred_at")
+    else:  # keyset paging: the next page starts where this one ends, whatever came before
+        frame, next_cursor = _keyset_page(store, filters, limit, after)
+        matched = store.count(**filters) if after is None else None
+    body = _features(frame, "incident_id")
+    if matched is not None:
+        body["numberMatched"] = int(matched)
+    body["numberReturned"] = len(body["features"])
+    body["timeStamp"] = ogc.now_stamp()
+    body["links"] = ogc.items_links(
+        base, "incidents", link_params, offset=offset, limit=limit, returned=len(body["features"]),
+        matched=int(matched or 0), keyset=not offset, next_cursor=next_cursor,
+    )
+    return geojson_dumps(body).encode("utf-8")
+
+
+def incident_page_in_worker(settings: Any, *page: Any) -> bytes:
+    """:func:`incident_page` with the worker's own store (a separate process, or a thread)."""
+    return incident_page(services.worker_store(settings), *page)
+
+
+def _keyset_page(
+    store: Any, filters: dict[str, Any], limit: int, after: tuple[pd.Timestamp, str, int] | None
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """One page of incidents in (occurred_at, incident_id) order after the cursor ``after``.
+
+    The store reads from the cursor's time on (an indexed range, not a skip over every
+    earlier row); rows at that very time up to the cursor's id were on earlier pages.
+    """
+    ties = 0
+    if after is not None:
+        at, last_id, ties = after
+        since = filters.get("since")
+        filters = {**filters, "since": at if since is None or at > since else since}
+    frame = store.query(**filters, limit=limit + ties + 1, order="occurred_at")
+    if after is not None and len(frame):
+        seen = (frame["occurred_at"] == at).to_numpy() & (frame["incident_id"].astype(str) <= last_id).to_numpy()
+        frame = frame.loc[~seen]
+    more = len(frame) > limit
+    frame = frame.iloc[:limit]
+    if not more or not len(frame):
+        return frame, None
+    last = frame.iloc[-1]
+    at_last = int((frame["occurred_at"] == last["occurred_at"]).sum())
+    if after is not None and last["occurred_at"] == at:
+        at_last += ties
+    if pd.isna(last["occurred_at"]):
+        return frame, None
+    return frame, ogc.encode_cursor(last["occurred_at"], str(last["incident_id"]), at_last)
 
 
 @router.get(
@@ -297,7 +361,9 @@ async def item(
         table = (
             await services.ward_table(state, version)
             if info.id == "wards"
-            else await services.all_hotspots(state, version)
+            else await services.all_hotspots(
+                state, version, aggregate=not principal.allows("analyst"), caller=principal.caller
+            )
         )
         frame = table.loc[table[info.id_field].astype(str) == feature_id] if len(table) else None
     if frame is None or not len(frame):

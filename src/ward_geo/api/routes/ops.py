@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
-from ward_geo.api.deps import ServiceState, get_state
+from ward_geo.api.deps import Principal, ServiceState, get_state, require
 from ward_geo.api.schemas import Health
 from ward_geo.errors import StoreError, WardGeoError
 
@@ -40,3 +40,25 @@ async def readyz(state: ServiceState = Depends(get_state)) -> object:
             status_code=503,
         )
     return {"status": "ready", "detail": {"data_version": version, "warm": state.warm}}
+
+
+@router.get(
+    "/metrics",
+    summary="Counters of the cache and the compute queue (Prometheus text format; admin role)",
+    response_class=PlainTextResponse,
+)
+async def metrics(
+    principal: Principal = Depends(require("admin")),
+    state: ServiceState = Depends(get_state),
+) -> PlainTextResponse:
+    lines = []
+    for kind, n in sorted(state.computations.items()):
+        lines.append(f'ward_geo_computations_total{{kind="{kind}"}} {n}')
+    for name, cache in (("hotspots", state.hotspots), ("maps", state.maps), ("plans", state.plans)):
+        lines.append(f'ward_geo_cache_hits_total{{cache="{name}"}} {cache.hits}')
+        lines.append(f'ward_geo_cache_misses_total{{cache="{name}"}} {cache.misses}')
+    for name, value in state.work.snapshot().items():
+        lines.append(f"ward_geo_compute_queue_{name} {value}")
+    lines.append(f"ward_geo_scope_reads_total {state.versions.scope_reads}")
+    lines.append(f"ward_geo_hotpath_served_total {state.hotpath.served}")
+    return PlainTextResponse("\n".join(lines) + "\n", headers={"Cache-Control": "no-store"})

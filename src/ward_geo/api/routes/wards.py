@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ward_geo.api import services
 from ward_geo.api.deps import Principal, ServiceState, get_state, require
+from ward_geo.api.hotpath import entity_tag, matches
 from ward_geo.api.ogc import GEOJSON
 from ward_geo.api.schemas import FeatureCollection, PatrolPlanRequest
 
@@ -25,17 +25,19 @@ WardId = Path(
 _GEOJSON: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}, "description": "GeoJSON (RFC 7946)"}}
 
 
-def _conditional(request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
+def _conditional(
+    request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None, tag: str | None = None
+) -> Response:
     """``body`` with an ETag; 304 without a body when the client already holds it.
 
     ``private, no-cache``: a client may keep the answer (never a shared cache) and
     revalidates it with ``If-None-Match``, which costs a few bytes on a patrol tablet's
     mobile link instead of the whole map.
     """
-    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    tag = tag or entity_tag(body)
     out = {"ETag": tag, "Cache-Control": "private, no-cache", **(headers or {})}
-    given = request.headers.get("if-none-match", "")
-    if given.strip() == "*" or tag in {t.strip().removeprefix("W/") for t in given.split(",")}:
+    given = request.headers.get("if-none-match")
+    if given is not None and matches(given, tag):
         return Response(status_code=304, headers=out)
     return Response(body, media_type=media_type, headers=out)
 
@@ -68,8 +70,17 @@ async def ward_hotspots(
         eps=eps,
         min_samples=min_samples,
     )
-    body = await services.ward_hotspots(state, query)
-    return _conditional(request, body, GEOJSON)
+    headers: dict[str, str] = {}
+    if not principal.allows("analyst"):  # viewers see the aggregate view only
+        query, clamped = services.viewer_query(state, query)
+        if clamped:
+            headers["X-Parameters-Clamped"] = ",".join(f"{k}={v['used']}" for k, v in clamped.items())
+    answer = await services.ward_hotspots(state, query, principal.caller)
+    if answer.fresh:  # later identical requests are answered by the fast path (api/hotpath.py)
+        state.hotpath.remember(ward_id, request.scope.get("query_string", b""), query.aggregate,
+                               answer.logical, answer.scope, headers)
+    headers["X-Data-Freshness"] = "fresh" if answer.fresh else "stale"
+    return _conditional(request, answer.body, GEOJSON, headers, tag=state.hotpath.tag(answer.body))
 
 
 @router.get(
@@ -83,7 +94,7 @@ async def ward_map(
     principal: Principal = Depends(require("viewer")),
     state: ServiceState = Depends(get_state),
 ) -> Response:
-    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"))
+    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"), caller=principal.caller)
     return _conditional(request, body, "text/html; charset=utf-8", {"Content-Security-Policy": _map_csp(state)})
 
 
@@ -109,5 +120,5 @@ async def patrol_plans(
     principal: Principal = Depends(require("viewer")),
     state: ServiceState = Depends(get_state),
 ) -> Response:
-    body = await services.patrol_plan(state, request.model_dump())
+    body = await services.patrol_plan(state, request.model_dump(), principal.caller)
     return Response(body, media_type=GEOJSON)

@@ -1,0 +1,66 @@
+"""An ingest invalidates only what it touches, and the previous answer is served while the
+new one is computed (issue 12, case 9), against a real ``ward-geo serve``."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import shapely
+
+from waiting import wait_until
+
+WARD_A = "phuong-hoan-kiem"
+WARD_B = "phuong-ba-dinh"
+
+
+def _computations(server, keys) -> int:
+    r = httpx.get(f"{server.url}/metrics", headers={"X-API-Key": keys["admin"]}, timeout=30)
+    assert r.status_code == 200, r.text
+    match = re.search(r'^ward_geo_computations_total\{kind="hotspots"\} (\d+)$', r.text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def _hotspots(server, keys, ward, **headers):
+    return httpx.get(
+        f"{server.url}/wards/{ward}/hotspots", headers={"X-API-Key": keys["analyst"], **headers}, timeout=120
+    )
+
+
+def _one_incident(server, keys, ward: str, incident_id: str) -> None:
+    wards = httpx.get(f"{server.url}/collections/wards/items", params={"ward_id": ward},
+                      headers={"X-API-Key": keys["viewer"]}, timeout=30).json()
+    point = shapely.point_on_surface(shapely.geometry.shape(wards["features"][0]["geometry"]))
+    body = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+        "properties": {"incident_id": incident_id, "category": "theft", "occurred_at": "2025-07-01T08:00:00Z"},
+    }]}
+    r = httpx.post(f"{server.url}/incidents", json=body,
+                   headers={"X-API-Key": keys["admin"], "content-type": "application/geo+json"}, timeout=120)
+    assert r.status_code == 201 and r.json()["added"] == 1, r.text
+
+
+def test_ingest_into_one_ward_leaves_the_other_wards_cached(real_server):
+    server, keys = real_server
+    a0, b0 = _hotspots(server, keys, WARD_A), _hotspots(server, keys, WARD_B)
+    assert a0.status_code == b0.status_code == 200
+    computed = _computations(server, keys)
+    _one_incident(server, keys, WARD_A, "inv-a-0001")
+
+    b1 = _hotspots(server, keys, WARD_B)
+    assert b1.status_code == 200 and b1.headers["etag"] == b0.headers["etag"]
+    assert b1.headers["x-data-freshness"] == "fresh"
+    assert _hotspots(server, keys, WARD_B, **{"If-None-Match": b0.headers["etag"]}).status_code == 304
+
+    # ward A: the previous answer while one recomputation runs, then the new one
+    def refreshed():
+        r = _hotspots(server, keys, WARD_A)
+        assert r.status_code == 200
+        assert r.headers["x-data-freshness"] == "fresh" or r.headers["etag"] == a0.headers["etag"]
+        return r if r.headers["x-data-freshness"] == "fresh" else None
+
+    a1 = wait_until(refreshed, timeout=120)
+    assert a1.headers["etag"] != a0.headers["etag"]
+    assert a1.json()["numberOfIncidents"] == a0.json()["numberOfIncidents"] + 1
+    assert _computations(server, keys) == computed + 1  # ward A once; ward B not at all
+    assert _hotspots(server, keys, WARD_B).headers["etag"] == b0.headers["etag"]
