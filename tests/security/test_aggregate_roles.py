@@ -159,3 +159,24 @@ def test_group_size_below_five_is_refused(k, monkeypatch):
     monkeypatch.setenv("WARD_GEO_VIEWER_MIN_INCIDENTS", k)
     with pytest.raises(ConfigurationError, match="VIEWER_MIN_INCIDENTS"):
         load_api_settings()
+
+
+def test_viewer_patrol_plan_visits_only_aggregate_hotspots(service):
+    """A viewer's plan is built on the aggregate view: no stop at a hotspot the view leaves out."""
+    from api.conftest import make_client
+
+    req = {"ward_id": WARD, "shift_start": "18:00", "shift_end": "22:00", "units": 1, "mode": "foot",
+           "time_limit_s": 2}
+
+    def visited(c, role):
+        r = c.post("/patrol-plans", json=req, headers=service.headers(role))
+        assert r.status_code == 200, r.text
+        return {f["properties"]["hotspot_id"] for f in r.json()["features"] if f["properties"].get("hotspot_id")}
+
+    # k above the fixture's cluster sizes (35): the aggregate view of this ward is empty
+    with make_client(service.data_dir, viewer_min_incidents=400) as c:
+        full = c.get(f"/wards/{WARD}/hotspots", headers=service.headers("analyst")).json()["features"]
+        assert full and max(f["properties"]["n_incidents"] for f in full) < 400
+        assert c.get(f"/wards/{WARD}/hotspots", headers=service.headers("viewer")).json()["features"] == []
+        assert visited(c, "analyst"), "the analyst's plan visits the ward's hotspots"
+        assert visited(c, "viewer") == set()

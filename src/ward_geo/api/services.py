@@ -391,8 +391,12 @@ async def ward_map_html(state: ServiceState, ward_id: str, *, with_points: bool,
 
 
 # ---------------------------------------------------------------- patrol plans
-def compute_patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
-    """Patrol plan GeoJSON bytes (blocking, CPU-bound)."""
+def compute_patrol_plan(state: ServiceState, request: dict[str, Any], aggregate: bool = False) -> bytes:
+    """Patrol plan GeoJSON bytes (blocking, CPU-bound).
+
+    With ``aggregate`` (viewers) the plan visits only the hotspots of the aggregate view: none of
+    fewer than ``WARD_GEO_VIEWER_MIN_INCIDENTS`` incidents, on their coarsened polygons.
+    """
     from ward_geo.io.writers import geojson_dumps
     from ward_geo.planning import plan_patrol
 
@@ -402,18 +406,23 @@ def compute_patrol_plan(state: ServiceState, request: dict[str, Any]) -> bytes:
     incidents = store.query(ward_ids=[ward_id])
     boundaries = store.boundaries()
     hotspots = _ward_set(state, ward_id).hotspots  # the ward's hotspot set: same ids as the map and the API
+    if aggregate:
+        from ward_geo.analysis.hotspots.disclosure import aggregate_hotspots
+
+        hotspots = aggregate_hotspots(hotspots, aggregate_policy(state))
     plan = plan_patrol(incidents, boundaries, ward_id, hotspots=hotspots,
                        **{k: v for k, v in request.items() if k != "ward_id"})
     return geojson_dumps(plan.to_geojson()).encode("utf-8")
 
 
-async def patrol_plan(state: ServiceState, request: dict[str, Any], caller: Caller = BACKGROUND) -> bytes:
-    """Cached patrol plan GeoJSON."""
+async def patrol_plan(state: ServiceState, request: dict[str, Any], caller: Caller = BACKGROUND,
+                      *, aggregate: bool = False) -> bytes:
+    """Cached patrol plan GeoJSON (``aggregate``: the viewers' plan, see :func:`compute_patrol_plan`)."""
     version = await data_version(state)
     await ensure_ward(state, request["ward_id"], version)
-    key = ("plan", tuple(sorted((k, str(v)) for k, v in request.items())), version)
+    key = ("plan", tuple(sorted((k, str(v)) for k, v in request.items())), aggregate, version)
     return await state.plans.get_or_compute(
-        key, lambda: state.work.submit(key, caller, compute_patrol_plan, state, request)
+        key, lambda: state.work.submit(key, caller, compute_patrol_plan, state, request, aggregate)
     )
 
 

@@ -120,5 +120,6 @@ async def patrol_plans(
     principal: Principal = Depends(require("viewer")),
     state: ServiceState = Depends(get_state),
 ) -> Response:
-    body = await services.patrol_plan(state, request.model_dump(), principal.caller)
+    body = await services.patrol_plan(state, request.model_dump(), principal.caller,
+                                      aggregate=not principal.allows("analyst"))
     return Response(body, media_type=GEOJSON)
