@@ -64,3 +64,27 @@ def test_ingest_into_one_ward_leaves_the_other_wards_cached(real_server):
     assert a1.json()["numberOfIncidents"] == a0.json()["numberOfIncidents"] + 1
     assert _computations(server, keys) == computed + 1  # ward A once; ward B not at all
     assert _hotspots(server, keys, WARD_B).headers["etag"] == b0.headers["etag"]
+
+
+def test_a_trickle_of_ingests_folds_into_few_refreshes(real_server):
+    """Ingests into one ward in quick succession do not each start a recomputation: one refresh
+    runs at a time and the next starts only after ``WARD_GEO_REFRESH_INTERVAL_S``."""
+    server, keys = real_server
+    ward = "phuong-cua-nam"
+    first = _hotspots(server, keys, ward)
+    assert first.status_code == 200
+    wait_until(lambda: _hotspots(server, keys, ward).headers["x-data-freshness"] == "fresh", timeout=120)
+    computed = _computations(server, keys)
+    for i in range(3):
+        _one_incident(server, keys, ward, f"trickle-{i:04d}")
+        r = _hotspots(server, keys, ward)
+        assert r.status_code == 200  # served at once (stale while the refresh runs)
+
+    def current():
+        r = _hotspots(server, keys, ward)
+        return r if r.headers["x-data-freshness"] == "fresh" else None
+
+    final = wait_until(current, timeout=180)
+    assert final.json()["numberOfIncidents"] >= first.json()["numberOfIncidents"] + 3
+    # the first refresh, then one more for what arrived while it ran (not one per ingest)
+    assert _computations(server, keys) - computed <= 2

@@ -106,6 +106,7 @@ class ServiceState:
     _count_lock: threading.Lock = field(default_factory=threading.Lock)
     _parser: Any = None
     scope_reads: dict[Any, asyncio.Future[str]] = field(default_factory=dict)
+    refreshes: dict[Any, float] = field(default_factory=dict)  # logical answer -> start of its last refresh
 
     def __post_init__(self) -> None:
         s = self.settings

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,8 +299,21 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller
         return body
 
     if entry is not None and state.settings.serve_stale:
-        if not state.work.has((logical, token)):  # one refresh, not counted against the caller's key
-            _refresh_in_background(state, lambda: compute(Caller(None, caller.privileged)))
+        # one refresh of an answer at a time, started at most every WARD_GEO_REFRESH_INTERVAL_S (a
+        # steady trickle of ingests into the ward must not keep the cores recomputing), not counted
+        # against the caller's key
+        now = time.monotonic()
+        last = state.refreshes.get(logical)
+        if last is None or (last >= 0 and now - last >= state.settings.refresh_interval_s):
+            state.refreshes[logical] = -1.0  # running
+
+            async def refresh() -> bytes:
+                try:
+                    return await compute(Caller(None, caller.privileged))
+                finally:
+                    state.refreshes[logical] = now
+
+            _refresh_in_background(state, refresh)
         return CachedAnswer(entry[1], False, logical, scope_key(query))
     state.hotspots.misses += 1
     return CachedAnswer(await compute(caller), True, logical, scope_key(query))
