@@ -25,8 +25,8 @@ and measures
   one ingest a second; cold <= 2 s. The cold figures wait for the fresh answer (the service
   serves the previous one, marked ``X-Data-Freshness: stale``, while it computes).
 
-The table is printed and written to ``--out`` (default ``/work/bench_api.md`` when that
-folder exists, else ``bench_api.md``).
+The table is printed and written to ``--out`` (default ``benchmarks/results/bench_api.md``,
+not tracked).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
-    default_out = Path("/work/bench_api.md") if Path("/work").is_dir() else Path("bench_api.md")
+    default_out = Path(__file__).resolve().parent / "results" / "bench_api.md"
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
 
@@ -457,6 +457,7 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
 
 
