@@ -207,7 +207,8 @@ class RealServer:
 
 def start_server(data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None, timeout: float = 120) -> RealServer:
     port = free_port()
-    env = {**os.environ, "WARD_GEO_DATA_DIR": str(data_dir), **(extra_env or {})}
+    # refreshes of a stale answer at most every 10 s (default 60 s): tests wait for fresh answers
+    env = {**os.environ, "WARD_GEO_DATA_DIR": str(data_dir), "WARD_GEO_REFRESH_INTERVAL_S": "10", **(extra_env or {})}
     env.pop("WARD_GEO_API_KEYS_FILE", None)
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(

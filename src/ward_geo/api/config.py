@@ -42,7 +42,7 @@ names the setting and says what to change:
 ``WARD_GEO_SERVE_STALE`` (default true)
     After new data, keep answering from the previous cached result (``X-Data-Freshness:
     stale``) while one background computation makes the new one.
-``WARD_GEO_REFRESH_INTERVAL_S`` (default 15 s, at most 3600)
+``WARD_GEO_REFRESH_INTERVAL_S`` (default 60 s, at most 3600)
     Shortest time between the starts of two background refreshes of one answer: a steady
     trickle of ingests into a ward is folded into one recomputation per interval instead of
     keeping the cores busy (answers are at most about this much plus one computation behind).
@@ -123,7 +123,7 @@ class ApiSettings(Settings):
     retry_after_s: int = Field(default=2, ge=1, le=3600)
     version_check_s: float = Field(default=1.0, ge=0.0, le=60.0)
     serve_stale: bool = True
-    refresh_interval_s: float = Field(default=15.0, ge=0.0, le=3600.0)
+    refresh_interval_s: float = Field(default=60.0, ge=0.0, le=3600.0)
     worker_process: bool = True
     body_idle_timeout: float = Field(default=30.0, gt=0, le=600)
     body_total_timeout: float = Field(default=600.0, gt=0, le=3600)
