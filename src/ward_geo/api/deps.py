@@ -107,6 +107,9 @@ class ServiceState:
     _parser: Any = None
     scope_reads: dict[Any, asyncio.Future[str]] = field(default_factory=dict)
     refreshes: dict[Any, float] = field(default_factory=dict)  # logical answer -> start of its last refresh
+    # logical answer -> (data token, monotonic deadline): the fast path may serve its cached answer as
+    # stale while the data token is this one and the deadline has not passed (a refresh runs or waits)
+    stale_until: dict[Any, tuple[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.settings

@@ -10,9 +10,11 @@ registers, for each answer it served, the raw query string, the ward and the cal
 2. finds the cache entry of (ward, query string, view) and its data token; when the token
    is not known for the current data generation (checked at most every
    ``WARD_GEO_VERSION_CHECK_S``; the embedded store's generation is read here) or the
-   entry is stale, the request goes on to the route;
+   entry is stale, the request goes on to the route, except while the route has marked the
+   stale answer as servable (a refresh of it runs, or waits for ``WARD_GEO_REFRESH_INTERVAL_S``;
+   sent with ``X-Data-Freshness: stale``);
 3. sends the stored bytes with the route's headers (``ETag``, ``Cache-Control: private,
-   no-cache``, ``X-Data-Freshness: fresh``, ``X-Parameters-Clamped``), or 304 for a
+   no-cache``, ``X-Data-Freshness``, ``X-Parameters-Clamped``), or 304 for a
    matching ``If-None-Match``.
 
 Anything it does not recognise goes to the application unchanged.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -153,8 +156,14 @@ class HotPathMiddleware:
                 return False
             token = state.versions.cached_scope(route.scope)
         entry = state.hotspots.get(route.logical) if token is not None else None
-        if entry is None or entry[0] != token:
+        if entry is None:
             return False
+        freshness = b"fresh"
+        if entry[0] != token:  # stale: served here only while the route said so (a refresh runs or waits)
+            stale = state.stale_until.get(route.logical)
+            if stale is None or stale[0] != token or time.monotonic() >= stale[1]:
+                return False
+            freshness = b"stale"
         body: bytes = entry[1]
         tag = state.hotpath.tag(body)
         scope.setdefault("state", {})["key_id"] = key.key_id
@@ -162,7 +171,7 @@ class HotPathMiddleware:
             (b"etag", tag.encode("latin-1")),
             (b"cache-control", b"private, no-cache"),
             *route.extra_headers,
-            (b"x-data-freshness", b"fresh"),
+            (b"x-data-freshness", freshness),
         ]
         given = next((v.decode("latin-1") for k, v in headers if k == b"if-none-match"), None)
         state.hotpath.served += 1

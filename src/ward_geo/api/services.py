@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import threading
 import time
@@ -312,8 +313,14 @@ async def ward_hotspots(state: ServiceState, query: HotspotQuery, caller: Caller
                     return await compute(Caller(None, caller.privileged))
                 finally:
                     state.refreshes[logical] = now
+                    state.stale_until.pop(logical, None)  # the next request decides again
 
             _refresh_in_background(state, refresh)
+            deadline = math.inf
+        else:
+            deadline = math.inf if last < 0 else last + state.settings.refresh_interval_s
+        # until then the fast path serves this stale answer too (no routing, no store read)
+        state.stale_until[logical] = (token, deadline)
         return CachedAnswer(entry[1], False, logical, scope_key(query))
     state.hotspots.misses += 1
     return CachedAnswer(await compute(caller), True, logical, scope_key(query))
