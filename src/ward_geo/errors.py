@@ -172,3 +172,14 @@ class BusyError(WardGeoError):
     def __init__(self, message: str, *, retry_after_s: int = 2, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, details=details)
         self.retry_after_s = int(retry_after_s)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full: an ``OSError`` with ``ENOSPC``
+    or ``EDQUOT``, or SQLite's ``SQLITE_FULL`` ("database or disk is full")."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)

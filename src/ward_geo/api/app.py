@@ -10,7 +10,6 @@ no stack trace (the trace goes to the log with the request id).
 
 from __future__ import annotations
 
-import errno
 import gc
 import json
 import logging
@@ -41,6 +40,7 @@ from ward_geo.errors import (
     ParameterError,
     PayloadTooLargeError,
     WardGeoError,
+    is_disk_full,
 )
 
 __all__ = ["create_app", "error_response", "StrictJSONResponse"]
@@ -92,7 +92,7 @@ async def error_response(request: Request, exc: Exception) -> Response:
             error.status_code = exc.status_code  # type: ignore[misc]
     elif isinstance(exc, WardGeoError):
         error = exc
-    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+    elif is_disk_full(exc):
         error = InsufficientStorageError("the server's disk is full; nothing was stored; retry later")
         log.error("disk full", extra={"fields": {"request_id": request_id, "path": request.url.path}})
     else:

@@ -52,7 +52,6 @@ back and raises :class:`~ward_geo.errors.InsufficientStorageError` (HTTP 507).
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import sqlite3
@@ -66,7 +65,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ward_geo.errors import InsufficientStorageError, StoreError, StoreFileChangedError, WardGeoError
+from ward_geo.errors import (
+    InsufficientStorageError,
+    StoreError,
+    StoreFileChangedError,
+    WardGeoError,
+    is_disk_full,
+)
 from ward_geo.store.base import (
     BATCH_COLUMNS,
     HOTSPOT_SETS_KEPT,
@@ -283,13 +288,6 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError):
-        return exc.errno == errno.ENOSPC
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
-
-
 class SQLiteStore(IncidentStore):
     """Incident store in one SQLite file (the embedded default).
 
@@ -317,7 +315,7 @@ class SQLiteStore(IncidentStore):
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            error = InsufficientStorageError if _is_disk_full(exc) else StoreError
+            error = InsufficientStorageError if is_disk_full(exc) else StoreError
             raise error(f"cannot create the folder of the store {name}: {exc.strerror or exc}") from exc
         guard = self._guard = _guard_for(self.path)
         others: list[SQLiteStore] = []
@@ -347,7 +345,7 @@ class SQLiteStore(IncidentStore):
         try:
             _create_private(self.path)
         except OSError as exc:
-            error = InsufficientStorageError if _is_disk_full(exc) else StoreError
+            error = InsufficientStorageError if is_disk_full(exc) else StoreError
             raise error(f"cannot create the SQLite store {name}: {exc.strerror or exc}") from exc
         try:
             conn = sqlite3.connect(
@@ -476,7 +474,7 @@ class SQLiteStore(IncidentStore):
                 return False
             message = str(exc)
             name = self.store.path.name
-            if _is_disk_full(exc):
+            if is_disk_full(exc):
                 raise InsufficientStorageError(
                     f"SQLite store {name}: {self.action} failed: the disk holding the store is full (or the "
                     "store reached its size limit); the write was rolled back and nothing was written; "

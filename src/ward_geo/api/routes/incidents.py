@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from ward_geo.errors import (
     PayloadTooLargeError,
     StoreError,
     WardGeoError,
+    is_disk_full,
 )
 from ward_geo.io.writers import geojson_dumps
 
@@ -173,7 +173,7 @@ def spool_file(folder: Path, kind: str) -> Path:
 
 
 def _storage_error(exc: OSError) -> WardGeoError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         return InsufficientStorageError(
             "no space left to receive the upload; nothing was stored (free disk space on the server, "
             "or try again later)"
