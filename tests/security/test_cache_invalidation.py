@@ -14,10 +14,10 @@ WARD_A = "phuong-hoan-kiem"
 WARD_B = "phuong-ba-dinh"
 
 
-def _computations(server, keys) -> int:
+def _computations(server, keys, kind: str = "hotspots") -> int:
     r = httpx.get(f"{server.url}/metrics", headers={"X-API-Key": keys["admin"]}, timeout=30)
     assert r.status_code == 200, r.text
-    match = re.search(r'^ward_geo_computations_total\{kind="hotspots"\} (\d+)$', r.text, re.M)
+    match = re.search(rf'^ward_geo_computations_total\{{kind="{kind}"\}} (\d+)$', r.text, re.M)
     return int(match.group(1)) if match else 0
 
 
@@ -98,3 +98,20 @@ def test_a_trickle_of_ingests_folds_into_few_refreshes(real_server):
     assert final.json()["numberOfIncidents"] >= first.json()["numberOfIncidents"] + 3
     # the first refresh, then one more for what arrived while it ran (not one per ingest)
     assert _computations(server, keys) - computed <= 2
+
+
+def test_maps_and_plans_of_other_wards_stay_cached(real_server):
+    """An ingest into one ward recomputes neither the map nor the patrol plan of another."""
+    server, keys = real_server
+    headers = {"X-API-Key": keys["analyst"]}
+    plan = {"ward_id": WARD_B, "shift_start": "18:00", "shift_end": "22:00", "units": 1, "mode": "foot",
+            "time_limit_s": 2}
+    m0 = httpx.get(f"{server.url}/maps/{WARD_B}.html", headers=headers, timeout=180)
+    p0 = httpx.post(f"{server.url}/patrol-plans", json=plan, headers=headers, timeout=180)
+    assert m0.status_code == 200 and p0.status_code == 200, (m0.text[:200], p0.text[:200])
+    maps, plans = _computations(server, keys, "maps"), _computations(server, keys, "plans")
+    _one_incident(server, keys, WARD_A, "inv-a-maps-0001")
+    m1 = httpx.get(f"{server.url}/maps/{WARD_B}.html", headers=headers, timeout=180)
+    p1 = httpx.post(f"{server.url}/patrol-plans", json=plan, headers=headers, timeout=180)
+    assert (_computations(server, keys, "maps"), _computations(server, keys, "plans")) == (maps, plans)
+    assert m1.content == m0.content and p1.content == p0.content

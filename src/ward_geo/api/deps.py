@@ -182,13 +182,12 @@ class ServiceState:
     def data_changed(self) -> None:
         """After an ingest by this process: read the data version again on the next request.
 
-        Hotspot answers stay cached (each knows the data scope it was computed from and is
-        refreshed when that scope changed); results keyed by the whole store's version are
-        dropped.
+        Hotspot answers, maps and patrol plans stay cached (each is keyed by the data token of
+        the scope it read, so answers of untouched wards stay current); results keyed by the
+        whole store's version (the collections) are dropped.
         """
         self.versions.expire()
-        for cache in (self.maps, self.plans, self.collections):
-            cache.clear()
+        self.collections.clear()
 
 
 def _warm_parser() -> None:

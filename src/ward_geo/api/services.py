@@ -260,6 +260,13 @@ def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
     return (query.ward_id, query.categories, query.since, _exclusive(query.until))
 
 
+async def ward_token(state: ServiceState, ward_id: str) -> str:
+    """The data token of everything stored for one ward (its incidents and boundary): maps and
+    patrol plans of the ward are cached under it, so ingests into other wards keep them."""
+    return await scope_token(state, HotspotQuery(ward_id=ward_id, method="auto", categories=(), since=None,
+                                                 until=None))
+
+
 async def scope_token(state: ServiceState, query: HotspotQuery) -> str:
     """The data token of one hotspot answer (ward, categories, window).
 
@@ -405,7 +412,7 @@ async def ward_map_html(state: ServiceState, ward_id: str, *, with_points: bool,
     """Cached offline HTML map of a ward (hotspots in the aggregate view without points)."""
     version = await data_version(state)
     await ensure_ward(state, ward_id, version)
-    key = ("map", ward_id, with_points, version)
+    key = ("map", ward_id, with_points, await ward_token(state, ward_id))
     return await state.maps.get_or_compute(
         key, lambda: state.work.submit(key, caller, compute_ward_map, state, ward_id, with_points)
     )
@@ -441,7 +448,8 @@ async def patrol_plan(state: ServiceState, request: dict[str, Any], caller: Call
     """Cached patrol plan GeoJSON (``aggregate``: the viewers' plan, see :func:`compute_patrol_plan`)."""
     version = await data_version(state)
     await ensure_ward(state, request["ward_id"], version)
-    key = ("plan", tuple(sorted((k, str(v)) for k, v in request.items())), aggregate, version)
+    key = ("plan", tuple(sorted((k, str(v)) for k, v in request.items())), aggregate,
+           await ward_token(state, request["ward_id"]))
     return await state.plans.get_or_compute(
         key, lambda: state.work.submit(key, caller, compute_patrol_plan, state, request, aggregate)
     )
