@@ -134,15 +134,21 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    _wait_until_up(proc, f"{url}/readyz", 120, "server did not start; see " + str(data_dir / "server.log"))
+    return proc, url
+
+
+def _wait_until_up(proc: subprocess.Popen, probe: str, timeout: float, failure: str) -> None:
+    """Poll ``probe`` until it answers 200; kill ``proc`` and raise ``failure`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return proc, url
+            if httpx.get(probe, timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("server did not start; see " + str(data_dir / "server.log"))
+    raise RuntimeError(failure)
 
 
 def _fresh_get(url: str, key: str, params: dict | None = None) -> httpx.Response:
@@ -174,15 +180,8 @@ def start_bare_server(body_file: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--bare", str(port), str(body_file)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/wards/{WARD}/hotspots", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("bare server did not start")
+    _wait_until_up(proc, f"{url}/wards/{WARD}/hotspots", 60, "bare server did not start")
+    return proc, url
 
 
 def _ingest_loop(base: str, admin: str, ward_id: str, stop: threading.Event) -> list[threading.Thread]:
