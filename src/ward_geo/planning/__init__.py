@@ -10,12 +10,13 @@ on held-out incidents against a busiest-streets baseline (:mod:`~ward_geo.planni
 
 from ward_geo.planning.evaluate import PatrolEvaluation, evaluate_patrol, evaluate_stops
 from ward_geo.planning.network import StraightLineNetwork, TravelNetwork, load_graph
-from ward_geo.planning.plan import plan_patrol
+from ward_geo.planning.plan import PatrolOptions, plan_patrol
 from ward_geo.planning.risk import Shift, ShiftRisk, parse_shift, shift_risk
 from ward_geo.planning.schedule import PatrolPlan, PlannedStop, UnitRoute
 
 __all__ = [
     "plan_patrol",
+    "PatrolOptions",
     "PatrolPlan",
     "PlannedStop",
     "UnitRoute",
