@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 
@@ -10,7 +9,7 @@ import httpx
 import pyogrio
 import pytest
 
-from waiting import wait_until
+from waiting import complete_json_lines, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +18,7 @@ COLLECTIONS = ("wards", "incidents", "hotspots")
 
 def _log_entries(path, request_id: str) -> list[dict]:
     """Access-log entries of one request (the server writes them after the response)."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
-    return [e for e in lines if e.get("request_id") == request_id and "status" in e]
+    return [e for e in complete_json_lines(path) if e.get("request_id") == request_id and "status" in e]
 
 
 def test_server_logs_json_with_request_ids(real_server):

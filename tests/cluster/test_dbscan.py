@@ -283,7 +283,51 @@ def test_parameters_chosen_from_data_when_missing():
     assert fixed.eps_ == 40.0 and "eps=40 m given" in fixed.params_.reason
 
 
-def test_warm_up_runs():
+# A fresh interpreter: which numba kernels of the grid DBSCAN / ST-DBSCAN have compiled (or loaded
+# from the cache) signatures before warm-up, after it, and after a first real fit of each.
+_WARM_UP_PROBE = """
+import json
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from ward_geo.cluster import _dbscan_inner, _grid, _stdbscan, DBSCAN, warm_up
+from ward_geo.cluster._stdbscan import STDBSCAN
+
+def signatures():
+    found = {}
+    for module in (_grid, _dbscan_inner, _stdbscan):
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher):
+                found[module.__name__ + "." + name] = sorted(map(str, value.signatures))
+    return found
+
+before = signatures()
+warm_up(hdbscan=False)
+warmed = signatures()
+rng = np.random.default_rng(7)
+X = np.vstack([rng.normal(0, 15, (300, 2)), rng.uniform(-2000, 2000, (300, 2))])
+DBSCAN(eps=30.0, min_samples=5).fit(X)
+DBSCAN(eps=30.0, min_samples=5).fit(X, sample_weight=rng.uniform(0.5, 2.0, len(X)))
+STDBSCAN(eps_m=30.0, eps_t=0.5, min_samples=5).fit(np.column_stack([X, rng.uniform(0, 30, len(X))]))
+print(json.dumps({"before": before, "warmed": warmed, "after_fit": signatures()}))
+"""
+
+
+def test_warm_up_compiles_every_kernel_a_first_fit_needs():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _WARM_UP_PROBE], capture_output=True, text=True,
+                         timeout=600, check=True)
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probe["before"], "the probe sees the numba kernels"
+    assert not any(probe["before"].values()), "nothing is compiled before warm-up in a fresh interpreter"
+    used = {name for name, sigs in probe["after_fit"].items() if sigs}
+    assert len(used) >= 10, used
+    # every kernel the first DBSCAN and ST-DBSCAN fits run was already compiled by warm-up, for the
+    # same argument types: the first request pays no compile cost
+    assert {name: probe["warmed"][name] for name in used} == {name: probe["after_fit"][name] for name in used}
+    # and warm-up is safe to call again
     warm_up(hdbscan=False)
 
 
