@@ -82,6 +82,7 @@ class InputError(WardGeoError):
         self.report = report
 
     def to_dict(self) -> dict[str, Any]:
+        """The error's JSON body, with the validation report when there is one."""
         body = super().to_dict()
         if self.report is not None:
             body["report"] = self.report.to_dict()
@@ -128,8 +129,10 @@ class StoreFileChangedError(StoreError):
 
 
 class InsufficientStorageError(StoreError):
-    """The disk (store, or the upload spool folder) is full; the operation was rolled back and
-    nothing was written."""
+    """The disk (store, or the upload spool folder) is full.
+
+    The operation was rolled back and nothing was written.
+    """
 
     status_code = 507
     code = "insufficient_storage"
@@ -175,8 +178,11 @@ class BusyError(WardGeoError):
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk (or the user's quota) is full: an ``OSError`` with ``ENOSPC``
-    or ``EDQUOT``, or SQLite's ``SQLITE_FULL`` ("database or disk is full")."""
+    """Whether ``exc`` says the disk (or the user's quota) is full.
+
+    That is an ``OSError`` with ``ENOSPC`` or ``EDQUOT``, or SQLite's ``SQLITE_FULL``
+    ("database or disk is full").
+    """
     import errno
     import sqlite3
 

@@ -119,8 +119,11 @@ def _main_highway(value: object) -> str | None:
 
 
 def _first_name(value: object) -> str | None:
-    """One name of an edge; simplified edges list their ways' names in no fixed order, so
-    the alphabetically first is taken (the same in every process)."""
+    """One name of an edge.
+
+    Simplified edges list their ways' names in no fixed order, so the alphabetically first is
+    taken (the same in every process).
+    """
     if isinstance(value, list | tuple | set):
         names = sorted(nfc(str(v)) for v in value if v is not None)
         return names[0] if names else None

@@ -71,10 +71,12 @@ class PatrolEvaluation:
 
     @property
     def plan_per_patrol_hour(self) -> float:
+        """Share of test incidents near the plan's stops per patrol hour."""
         return self.plan_share / self.patrol_hours if self.patrol_hours else 0.0
 
     @property
     def baseline_per_patrol_hour(self) -> float:
+        """Share of test incidents near the baseline's stops per patrol hour."""
         return self.baseline_share / self.patrol_hours if self.patrol_hours else 0.0
 
     @property
@@ -83,6 +85,7 @@ class PatrolEvaluation:
         return self.plan_share / self.baseline_share if self.baseline_share > 0 else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The evaluation as JSON-ready values (shares rounded)."""
         return {
             "ward_id": self.plan.ward_id,
             "cutoff": self.cutoff.isoformat(),
@@ -100,7 +103,9 @@ class PatrolEvaluation:
         }
 
 
-def evaluate_stops(points: list[tuple[float, float]] | np.ndarray, incidents: gpd.GeoDataFrame, radius_m: float) -> float:
+def evaluate_stops(
+    points: list[tuple[float, float]] | np.ndarray, incidents: gpd.GeoDataFrame, radius_m: float
+) -> float:
     """Share of ``incidents`` within ``radius_m`` of any of ``points`` (lon, lat).
 
     Returns 0.0 when there are no incidents or no points.

@@ -242,6 +242,7 @@ class TravelNetwork:
 
     @property
     def description(self) -> str:
+        """What the travel times are computed on (for the plan's summary)."""
         return f"street network ({self.graph.number_of_nodes()} nodes, {self.mode})"
 
     def nearest(self, lon: float, lat: float, candidates: np.ndarray | None = None) -> tuple[int, float]:
@@ -302,6 +303,7 @@ class TravelNetwork:
         return out[::-1]
 
     def path_length(self, path: list[int]) -> float:
+        """Length in metres of a path of node indices."""
         return float(sum(self._len_of[(a, b)] for a, b in zip(path[:-1], path[1:], strict=False)))
 
     def path_coords(self, path: list[int]) -> list[tuple[float, float]]:
@@ -352,6 +354,7 @@ class StraightLineNetwork:
 
     @property
     def description(self) -> str:
+        """What the travel times are estimated from (for the plan's summary)."""
         return (
             f"straight-line fallback (haversine x {DETOUR_FACTOR} at "
             f"{STRAIGHT_LINE_SPEED_KMH[self.mode]:g} km/h): {self.reason}"

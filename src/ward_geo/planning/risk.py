@@ -128,14 +128,17 @@ class Shift:
 
     @property
     def start_minute(self) -> int:
+        """Minute of the day the shift starts."""
         return self.start.hour * 60 + self.start.minute
 
     @property
     def end_minute(self) -> int:
+        """Minute of the day the shift ends."""
         return self.end.hour * 60 + self.end.minute
 
     @property
     def crosses_midnight(self) -> bool:
+        """Whether the shift ends on the next day."""
         return self.end_minute <= self.start_minute
 
     @property
@@ -145,10 +148,12 @@ class Shift:
 
     @property
     def start_datetime(self) -> dt.datetime:
+        """Local date-time of the start."""
         return dt.datetime.combine(self.date, self.start, tzinfo=ZoneInfo(self.timezone))
 
     @property
     def end_datetime(self) -> dt.datetime:
+        """Local date-time of the end."""
         return self.start_datetime + dt.timedelta(minutes=self.minutes)
 
     def at(self, seconds: float) -> dt.datetime:
@@ -156,10 +161,12 @@ class Shift:
         return self.start_datetime + dt.timedelta(seconds=float(seconds))
 
     def label(self) -> str:
+        """Short human-readable description (``08:00-16:00 on 2026-01-09``)."""
         day = f", {WEEKDAYS[self.weekday]}s" if self.weekday is not None else ""
         return f"{self.start:%H:%M}-{self.end:%H:%M} on {self.date.isoformat()}{day}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The shift as JSON-ready values."""
         return {
             "shift_start": self.start_datetime.isoformat(),
             "shift_end": self.end_datetime.isoformat(),
@@ -288,7 +295,9 @@ def incident_weights(
     overrides = category_weights or {}
     cats = incidents["category"].astype(object).to_numpy()
     cat_w = np.array([overrides.get(c, category_weight(c)) for c in cats], dtype=float)
-    raw_severity = incidents["severity"] if "severity" in incidents.columns else pd.Series(np.nan, index=incidents.index)
+    raw_severity = (
+        incidents["severity"] if "severity" in incidents.columns else pd.Series(np.nan, index=incidents.index)
+    )
     severity = pd.to_numeric(raw_severity, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     severity = np.where(np.isfinite(severity), severity, 1.0)
     ref = pd.Timestamp(reference)
@@ -372,7 +381,9 @@ def _cluster(
     hotspots = find_hotspots(shift_incidents[columns], boundaries, method="dbscan", eps=eps, min_samples=min_samples)
     params = hotspots.attrs.get("params") or {}
     eps_used, k_used = params.get("eps"), params.get("min_samples")
-    detail = f"eps={eps_used:.0f} m, min_samples={k_used}" if isinstance(eps_used, int | float) else "default parameters"
+    detail = (
+        f"eps={eps_used:.0f} m, min_samples={k_used}" if isinstance(eps_used, int | float) else "default parameters"
+    )
     return hotspots, f"find_hotspots dbscan ({detail})"
 
 
@@ -412,7 +423,7 @@ def shift_incidents(
     return inc[shift_mask(inc["occurred_at"], shift)].copy(), excluded
 
 
-def shift_risk(
+def shift_risk(  # noqa: PLR0913 - public function; its keywords are the documented contract
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame,
     ward_id: str,

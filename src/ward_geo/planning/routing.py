@@ -61,7 +61,7 @@ class RouteResult:
     time_limited: bool = False
 
 
-def solve_routes(
+def solve_routes(  # noqa: PLR0913 - public function; its keywords are the documented contract
     travel_s: np.ndarray,
     dwell_s: np.ndarray,
     windows: list[tuple[int, int]],

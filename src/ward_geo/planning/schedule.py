@@ -68,6 +68,7 @@ class PlannedStop:
 
     @property
     def departure(self) -> dt.datetime:
+        """Local date-time the unit leaves the stop."""
         return self.arrival + dt.timedelta(seconds=self.dwell_s)
 
 
@@ -270,7 +271,8 @@ class PatrolPlan:
             for row in hot.itertuples(index=False):
                 rank = getattr(row, "rank", None)
                 prefix = f"#{int(rank)} " if rank is not None and rank == rank else ""
-                labels[str(row.hotspot_id)] = f"{prefix}{row.name} · {row.hotspot_id}" if row.name else str(row.hotspot_id)
+                hotspot_id = str(row.hotspot_id)
+                labels[hotspot_id] = f"{prefix}{row.name} · {hotspot_id}" if row.name else hotspot_id
         for unit in self.units:
             lines += [f"## {t['unit']} {unit.unit}", ""]
             if not unit.stops:

@@ -84,7 +84,7 @@ def koper_dwell(risk: np.ndarray, dwell_minutes: tuple[float, float] = DEFAULT_D
     return np.round(low + (high - low) * rel, 1)
 
 
-def plan_visits(
+def plan_visits(  # noqa: PLR0913 - public function; its keywords are the documented contract
     hotspots: pd.DataFrame,
     shift_minutes: float,
     units: int,
