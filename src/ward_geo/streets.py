@@ -25,6 +25,7 @@ import pickle
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -34,6 +35,9 @@ import shapely
 
 from ward_geo.errors import ConfigurationError, InputError, NotFoundError, ParameterError
 from ward_geo.schema import WGS84, nfc
+
+if TYPE_CHECKING:
+    from ward_geo.settings import Settings
 
 __all__ = [
     "OSM_ATTRIBUTION",
@@ -85,7 +89,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _settings():  # imported lazily so settings are read at call time
+def _settings() -> Settings:  # imported lazily so settings are read at call time
     from ward_geo.settings import get_settings
 
     return get_settings()
@@ -125,11 +129,11 @@ def _first_name(value: object) -> str | None:
     taken (the same in every process).
     """
     if isinstance(value, list | tuple | set):
-        names = sorted(nfc(str(v)) for v in value if v is not None)
+        names = sorted(str(nfc(str(v))) for v in value if v is not None)
         return names[0] if names else None
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    return nfc(str(value))
+    return str(nfc(str(value)))
 
 
 def _parse_graph(path: Path) -> nx.MultiDiGraph:
@@ -302,7 +306,9 @@ def street_edges(graph: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     if graph.number_of_edges() == 0:
         raise InputError("the street graph has no edges")
     # built directly from the graph (no osmnx import: a cached graph loads and converts fast)
-    us, vs, keys, osmids, names, highways, raw, oneways, lengths, geoms = ([] for _ in range(10))
+    us, vs, keys, osmids, names, highways, raw, oneways, lengths = ([] for _ in range(9))
+    # an edge's shapely geometry, or its two end points when the graph stores none
+    geoms: list[Any] = []
     node_xy = {n: (d["x"], d["y"]) for n, d in graph.nodes(data=True)}
     straight = []
     for u, v, k, data in graph.edges(keys=True, data=True):
@@ -369,7 +375,9 @@ def street_nodes(graph: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(xs, ys), crs=WGS84)
 
 
-def read_bus_stops(path: str | os.PathLike[str] | None = None, *, bbox=None) -> gpd.GeoDataFrame:
+def read_bus_stops(
+    path: str | os.PathLike[str] | None = None, *, bbox: tuple[float, float, float, float] | None = None
+) -> gpd.GeoDataFrame:
     """Read bus stops (OSM points) as a GeoDataFrame in EPSG:4326.
 
     Parameters

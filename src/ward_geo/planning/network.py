@@ -82,7 +82,8 @@ def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
     """Great-circle distance in metres (broadcasting over arrays)."""
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
     a = np.sin((lat2 - lat1) / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2.0) ** 2
-    return 2.0 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    metres: np.ndarray = 2.0 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return metres
 
 
 def _check_mode(mode: str) -> str:
@@ -99,7 +100,7 @@ def _highway(data: dict[str, Any]) -> str:
     value = data.get("highway")
     if isinstance(value, list):
         # a simplified edge spanning several classes: the slowest one governs
-        return min(value, key=lambda h: HIGHWAY_SPEED_KMH.get(str(h).removesuffix("_link"), 20.0))
+        return str(min(value, key=lambda h: HIGHWAY_SPEED_KMH.get(str(h).removesuffix("_link"), 20.0)))
     return str(value) if value is not None else "road"
 
 
@@ -260,7 +261,8 @@ class TravelNetwork:
     def nodes_within(self, lon: float, lat: float, radius_m: float) -> np.ndarray:
         """Usable node indices within ``radius_m`` of a point."""
         point = np.array([lon, lat]) * self._scale
-        return self._usable[self._tree.query_ball_point(point, radius_m)]
+        within: np.ndarray = self._usable[self._tree.query_ball_point(point, radius_m)]
+        return within
 
     def reachable_both_ways(self, source: int) -> np.ndarray:
         """Boolean mask of nodes reachable from ``source`` and able to return to it."""

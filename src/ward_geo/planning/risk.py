@@ -259,11 +259,13 @@ def shift_mask(occurred_at: pd.Series, shift: Shift) -> np.ndarray:
         in_hours = (minute >= start) & (minute < end)
     in_hours &= times.notna().to_numpy()
     if shift.weekday is None:
-        return in_hours
+        all_days: np.ndarray = in_hours
+        return all_days
     weekday = local.dt.day_of_week.to_numpy()
     # after midnight, an incident belongs to the shift that began the day before
     shift_day = np.where(shift.crosses_midnight & (minute < end), (weekday - 1) % 7, weekday)
-    return in_hours & (shift_day == shift.weekday)
+    on_day: np.ndarray = in_hours & (shift_day == shift.weekday)
+    return on_day
 
 
 def incident_weights(
@@ -305,7 +307,8 @@ def incident_weights(
     times = pd.to_datetime(incidents["occurred_at"], utc=True)
     age_days = ((ref - times).dt.total_seconds() / 86400.0).to_numpy(dtype=float, na_value=np.nan)
     age_days = np.clip(np.nan_to_num(age_days, nan=0.0), 0.0, None)
-    return cat_w * severity * np.power(0.5, age_days / float(half_life_days))
+    weights: np.ndarray = cat_w * severity * np.power(0.5, age_days / float(half_life_days))
+    return weights
 
 
 def ward_geometry(boundaries: gpd.GeoDataFrame, ward_id: str) -> Any:
