@@ -205,13 +205,10 @@ def parse_shift(
     -------
     Shift
     """
-    from ward_geo.settings import get_settings
+    from ward_geo.settings import resolve_timezone
 
-    tz = timezone or get_settings().timezone
-    try:
-        zone = ZoneInfo(tz)
-    except Exception as exc:
-        raise ParameterError(f"timezone must be an IANA name such as 'Asia/Ho_Chi_Minh'; got {tz!r}") from exc
+    zone = resolve_timezone(timezone or None)
+    tz = zone.key
     start = _parse_clock(shift_start, "shift_start")
     end = _parse_clock(shift_end, "shift_end")
     if start == end:
