@@ -55,11 +55,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "reset_settings", "DEFAULT_TIMEZONE"]
+__all__ = ["Settings", "get_settings", "reset_settings", "resolve_timezone", "DEFAULT_TIMEZONE"]
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -105,6 +106,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_cache_dir(self) -> Path:
+        """Folder of cached street graphs and tiles (``cache_dir``, else ``<data_dir>/cache``)."""
         return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
 
     @property
@@ -140,3 +142,34 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings so the next :func:`get_settings` re-reads the environment."""
     get_settings.cache_clear()
+
+
+def resolve_timezone(timezone: str | None = None) -> ZoneInfo:
+    """The time zone to read naive times in: ``timezone``, else the configured one.
+
+    Parameters
+    ----------
+    timezone : str, optional
+        An IANA name such as ``"Asia/Ho_Chi_Minh"``; None for ``WARD_GEO_TIMEZONE``
+        (default Asia/Ho_Chi_Minh).
+
+    Returns
+    -------
+    zoneinfo.ZoneInfo
+        The zone (its ``key`` is the name).
+
+    Raises
+    ------
+    ParameterError
+        ``timezone`` is not an IANA time zone name.
+    """
+    from ward_geo.errors import ParameterError
+
+    name = timezone if timezone is not None else get_settings().timezone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"timezone {name!r} is not an IANA time zone name (for example 'Asia/Ho_Chi_Minh')",
+            details={"field": "timezone"},
+        ) from exc
