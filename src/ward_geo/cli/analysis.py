@@ -136,7 +136,7 @@ def _write_hotspots(spots: gpd.GeoDataFrame, output: Path) -> str:
 
 def _print_hotspots_json(spots: gpd.GeoDataFrame, written: str | None, *, top: int) -> None:
     """The hotspot count, the file written, the parameters and the ``top`` rows as JSON."""
-    from ward_geo.io.writers import json_safe
+    from ward_geo.jsonsafe import json_safe
 
     rows = spots.drop(columns=["geometry", "member_ids"]).head(top)
     print_json(

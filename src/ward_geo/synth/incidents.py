@@ -20,7 +20,8 @@ import pandas as pd
 from pyproj import Transformer
 
 from ward_geo.categories import CATEGORY_CODES
-from ward_geo.errors import InputError, NotFoundError, ParameterError
+from ward_geo.errors import InputError, ParameterError
+from ward_geo.problems import Problems
 from ward_geo.schema import WGS84, conform_incidents
 from ward_geo.synth.places import Points, StreetContext, build_context, near_street, place_background, place_cluster
 from ward_geo.synth.profiles import (
@@ -36,6 +37,7 @@ from ward_geo.synth.profiles import (
     day_weights,
     lifecycle,
 )
+from ward_geo.wards import resolve_ward_ids
 
 __all__ = ["simulate"]
 
@@ -65,19 +67,15 @@ def _select_wards(boundaries: gpd.GeoDataFrame, ward_ids: Sequence[str]) -> gpd.
         raise InputError("boundaries have no CRS; expected EPSG:4326 (or any declared CRS)")
     if isinstance(ward_ids, str):
         ward_ids = (ward_ids,)
-    wanted = list(dict.fromkeys(ward_ids))
-    if not wanted:
+    if not list(ward_ids):
         raise ParameterError("ward_ids is empty: name at least one ward")
-    known = set(boundaries["ward_id"].astype(str))
-    missing = [w for w in wanted if w not in known]
-    if missing:
-        examples = ", ".join(sorted(known)[:8])
-        raise NotFoundError(f"unknown ward id(s): {', '.join(missing)} (known ids include {examples}, ...)")
+    wanted = resolve_ward_ids(boundaries, ward_ids)  # ids or Vietnamese names, as everywhere
     rows = boundaries.set_index(boundaries["ward_id"].astype(str)).loc[wanted]
-    bad = [w for w, g in zip(rows.index, rows.geometry, strict=True)
-           if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon")]
-    if bad:
-        raise InputError(f"ward(s) {', '.join(bad)}: geometry must be a non-empty Polygon or MultiPolygon")
+    problems = Problems("boundaries")
+    for w, g in zip(rows.index, rows.geometry, strict=True):
+        if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
+            problems.add(f"ward {w}: geometry must be a non-empty Polygon or MultiPolygon", field="geometry")
+    problems.raise_if_any(InputError)
     out = gpd.GeoDataFrame({"ward_id": list(rows.index)}, geometry=list(rows.geometry), crs=boundaries.crs)
     return out.to_crs(WGS84)
 
