@@ -443,8 +443,8 @@ def _population(row: int, value: Any, problems: Problems) -> int | None:
 
 def frame_from_rows(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     """Build the canonical GeoDataFrame from stored rows in :data:`ROW_FIELDS` order."""
-    cols = list(zip(*rows)) if rows else [()] * len(ROW_FIELDS)
-    data = dict(zip(ROW_FIELDS, cols))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(ROW_FIELDS)
+    data = dict(zip(ROW_FIELDS, cols, strict=True))
     occurred = pd.to_datetime(pd.array(list(data["occurred_us"]), dtype="Int64"), unit="us", utc=True)
     frame = gpd.GeoDataFrame(
         {
@@ -468,7 +468,7 @@ def frame_from_rows(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
 
 def boundaries_from_rows(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
     """Build the boundary GeoDataFrame from ``(ward_id, name, name_en, population, wkb)`` rows."""
-    cols = list(zip(*rows)) if rows else [()] * 5
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 5
     return gpd.GeoDataFrame(
         {
             "ward_id": pd.array(list(cols[0]), dtype=object),
@@ -483,7 +483,7 @@ def boundaries_from_rows(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
 
 def ward_counts_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Build the :meth:`ward_counts` frame from rows in its column order."""
-    cols = list(zip(*rows)) if rows else [()] * len(WARD_COUNT_COLUMNS)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(WARD_COUNT_COLUMNS)
     return pd.DataFrame(
         {
             "ward_id": pd.array(list(cols[0]), dtype=object),
@@ -552,7 +552,7 @@ def _refusal_report(problems: Problems, n: int, source: str | None) -> Validatio
 
     report = ValidationReport(source=source or "", rows_read=n, rows_accepted=0, rows_rejected=n)
     for p in problems:
-        report.add(p.row, p.field, p.reason, "rejected", p.value)
+        report.add(p.row, p.field or "", p.reason, "rejected", p.value)
     report.note(
         f"the store refused the whole batch of {n} row(s) because of the {len(problems)} problem(s) listed; "
         "nothing was written"

@@ -64,6 +64,7 @@ class FileGuard:
         self.rescue_failed: str | None = None
 
     def message(self) -> str:
+        """Why writes are refused, where the data went and what the operator should do."""
         where = (
             f"its data was rescued to {self.rescued} beside it"
             if self.rescued
@@ -77,6 +78,7 @@ class FileGuard:
         return f"the store file {self.path.name} {self.problem}; writes are refused; {where}; {todo}"
 
     def details(self) -> dict[str, Any]:
+        """The loss as error details (file name only: no server path)."""
         return {"file": self.path.name, "problem": self.problem, "rescued_copy": self.rescued}
 
     def problem_now(self) -> str | None:
@@ -104,6 +106,7 @@ _GUARDS_LOCK = threading.Lock()
 
 
 def guard_for(path: Path) -> FileGuard:
+    """The guard of the store file ``path`` in this process (one per absolute path)."""
     key = os.path.abspath(path)
     with _GUARDS_LOCK:
         guard = _GUARDS.get(key)
@@ -113,6 +116,7 @@ def guard_for(path: Path) -> FileGuard:
 
 
 def file_identity(path: Path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of ``path``, or None when it cannot be read."""
     try:
         st = os.stat(path)
     except OSError:

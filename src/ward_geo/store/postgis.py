@@ -204,7 +204,7 @@ class PostGISStore(IncidentStore):
 
     def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 30.0) -> None:
         self._params: dict[str, Any] = {}
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         if psycopg is None:
             raise ConfigurationError(
                 "the PostGIS store needs psycopg 3: install ward_geo with the [postgis] extra"
@@ -221,7 +221,6 @@ class PostGISStore(IncidentStore):
         self.timeout = float(timeout)
         self._s = sql.Identifier(schema)
         self._lock = threading.RLock()
-        self._conn: psycopg.Connection | None = None
         self._closed = False
         self._store_id = ""
         self._run("open", self._setup, write=True)
@@ -354,9 +353,13 @@ class PostGISStore(IncidentStore):
                 (uuid.uuid4().hex,),
             )
             cur.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'store_id'").format(s=self._s))
-            self._store_id = cur.fetchone()[0]
+            stored = cur.fetchone()
+            if stored is None:  # pragma: no cover - inserted just above in the same transaction
+                raise StoreError(f"the PostGIS store {self.where} has no store id", details={"server": self.where})
+            self._store_id = stored[0]
 
     def close(self) -> None:
+        """See :meth:`IncidentStore.close`."""
         with self._lock:
             self._drop()
             self._closed = True
@@ -366,6 +369,7 @@ class PostGISStore(IncidentStore):
 
     # ------------------------------------------------------------------ writing
     def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        """See :meth:`IncidentStore.ingest`."""
         batch = self.prepare_incidents(incidents, source)
         report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
         same = (
@@ -426,6 +430,7 @@ class PostGISStore(IncidentStore):
         cur.execute(self._q("UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE key = 'generation'"))
 
     def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        """See :meth:`IncidentStore.put_boundaries`."""
         prepared = self.prepare_boundaries(boundaries)
 
         def work(conn: psycopg.Connection) -> int:
@@ -450,7 +455,7 @@ class PostGISStore(IncidentStore):
         return self._run("storing boundaries", work, write=True)
 
     # ------------------------------------------------------------------ reading
-    def _fetch(self, action: str, statement: sql.Composable, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _fetch(self, action: str, statement: sql.Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         def work(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
             with conn.cursor() as cur:
                 cur.execute(statement, params)
@@ -462,12 +467,14 @@ class PostGISStore(IncidentStore):
         return self._fetch(action, self._q(statement.text), statement.params)
 
     def get(self, incident_id: str) -> pd.Series | None:
+        """See :meth:`IncidentStore.get`."""
         rows = self._fetch(
             "get", self._q(f"SELECT {_SELECT} FROM {{s}}.incidents WHERE incident_id = %s"), [str(incident_id)]
         )
         return self.frame_from_rows(rows).iloc[0] if rows else None
 
     def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
+        """See :meth:`IncidentStore.boundaries`."""
         f = normalize_filters(ward_ids=ward_ids)
         text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
         params: list[Any] = []
@@ -479,6 +486,7 @@ class PostGISStore(IncidentStore):
         return self.boundaries_from_rows(rows)
 
     def ward_counts(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.ward_counts`."""
         text = (
             "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
             "(SELECT ward_id FROM {s}.boundaries UNION SELECT ward_id FROM {s}.incidents WHERE ward_id IS NOT NULL) w "
@@ -489,6 +497,7 @@ class PostGISStore(IncidentStore):
         return self.ward_counts_from_rows(self._fetch("counting wards", self._q(text), []))
 
     def batches(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.batches`."""
         rows = self._fetch(
             "reading the batch log",
             self._q(f"SELECT {', '.join(BATCH_COLUMNS)} FROM {{s}}.batches ORDER BY at, seq"),
@@ -500,6 +509,7 @@ class PostGISStore(IncidentStore):
         return pd.DataFrame(out, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
 
     def data_version(self) -> str:
+        """See :meth:`IncidentStore.data_version`."""
         statement = self._q("SELECT value FROM {s}.meta WHERE key = 'generation'")
         rows = self._fetch("reading the data version", statement, [])
         return f"{self._store_id}-{rows[0][0]}"
@@ -516,6 +526,7 @@ class PostGISStore(IncidentStore):
         return self._run(action, work, write=False)
 
     def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        """See :meth:`IncidentStore.put_hotspot_set`."""
         prepared = self.prepare_hotspot_set(record, keep)
         row = list(prepared.set_row())
         row[3] = _EPOCH + timedelta(microseconds=prepared.created_us)
@@ -577,6 +588,7 @@ class PostGISStore(IncidentStore):
         return self._snapshot("reading a hotspot set", work)
 
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        """See :meth:`IncidentStore.hotspot_sets`."""
         clauses: list[str] = []
         params: list[Any] = []
         if key is not None:
@@ -599,6 +611,7 @@ class PostGISStore(IncidentStore):
         since: Any = None,
         until: Any = None,
     ) -> str:
+        """See :meth:`IncidentStore.scope_version`."""
         f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
         counts = scope_counts(self.dialect, f)
         wards_text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"

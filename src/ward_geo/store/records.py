@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,14 +118,7 @@ class HotspotSetRecord:
             if not isinstance(value, Mapping):
                 problems.append(f"{name} must be a dict, got {type(value).__name__}")
         created = utc_timestamp("created_at", self.created_at, problems)
-        wards: tuple[str, ...] | None = None
-        if self.ward_ids is None:
-            problems.append("ward_ids must be a ward id or a sequence of ward ids, got None")
-        else:
-            try:
-                wards = string_tuple("ward_ids", self.ward_ids, problems)
-            except TypeError:
-                problems.append(f"ward_ids must be a ward id or a sequence of ward ids, got {self.ward_ids!r}")
+        wards = _ward_tuple(self.ward_ids, problems)
         if not isinstance(self.hotspots, gpd.GeoDataFrame):
             problems.append(f"hotspots must be a GeoDataFrame, got {type(self.hotspots).__name__}")
         if problems:
@@ -139,6 +132,14 @@ class HotspotSetRecord:
     def n_hotspots(self) -> int:
         """Number of hotspot features in the set."""
         return len(self.hotspots)
+
+
+def _ward_tuple(value: object, problems: list[str]) -> tuple[str, ...] | None:
+    """The record's ward ids as a tuple (a problem when they are not ids)."""
+    if value is None or not isinstance(value, str | Iterable):
+        problems.append(f"ward_ids must be a ward id or a sequence of ward ids, got {value!r}")
+        return None
+    return string_tuple("ward_ids", value, problems)
 
 
 @dataclass
@@ -209,7 +210,7 @@ def hotspot_set_from_rows(
     StoreError
         The stored set is incomplete (fewer or more features than recorded).
     """
-    row = dict(zip(HOTSPOT_SET_FIELDS, set_row))
+    row = dict(zip(HOTSPOT_SET_FIELDS, set_row, strict=True))
     if len(feature_rows) != int(row["n_hotspots"]):
         raise StoreError(
             f"hotspot set {row['set_id']!r} is damaged: {len(feature_rows)} stored feature(s), "
@@ -231,9 +232,11 @@ def hotspot_set_from_rows(
     )
 
 def hotspot_listing_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """Build the :meth:`hotspot_sets` frame from ``(set_id, key, data_version, created_us,
-    ward_ids JSON, n_hotspots)`` rows."""
-    cols = list(zip(*rows)) if rows else [()] * len(HOTSPOT_SET_COLUMNS)
+    """Build the :meth:`hotspot_sets` frame from its stored rows.
+
+    The rows are ``(set_id, key, data_version, created_us, ward_ids JSON, n_hotspots)``.
+    """
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(HOTSPOT_SET_COLUMNS)
     ward_ids = np.empty(len(rows), dtype=object)
     for i, text in enumerate(cols[4]):
         ward_ids[i] = tuple(json.loads(text))
@@ -315,7 +318,7 @@ def _codec(dtype: Any) -> str | None:
     if isinstance(dtype, pd.DatetimeTZDtype):
         return "datetime"
     if isinstance(dtype, np.dtype):
-        if dtype == object:
+        if dtype.kind == "O":
             return "object"
         return {"b": "bool", "i": "int", "u": "int", "f": "float", "M": "datetime", "m": "timedelta"}.get(dtype.kind)
     if isinstance(dtype, (pd.CategoricalDtype, pd.PeriodDtype, pd.IntervalDtype, pd.SparseDtype)):
@@ -331,7 +334,7 @@ def _codec(dtype: Any) -> str | None:
 
 def _encode_column(name: str, codec: str, series: pd.Series) -> list[Any]:
     if codec == "bool" or codec == "int":
-        return series.to_numpy().tolist()
+        return list(series.to_numpy().tolist())
     if codec == "float":
         return [_float_json(v) for v in series.to_numpy(dtype=np.float64).tolist()]
     if codec == "datetime":

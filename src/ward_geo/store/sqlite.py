@@ -37,7 +37,8 @@ in a process. Before every write (inside the write lock, and again after the com
 on :meth:`SQLiteStore.check_file` it verifies that the path still names that file and that
 its size is still whole pages (never by opening it: closing a second descriptor of the
 file would drop SQLite's locks). (The ``-wal`` file is not compared: SQLite
-itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
+itself may delete and re-create it when another process closes the last connection.)
+When the file was deleted, replaced or
 truncated, every store of that file in the process refuses writes from then on
 (:class:`~ward_geo.errors.StoreFileChangedError`, code ``store_file_changed``), and the
 data the open connection still sees is copied with SQLite's backup API to
@@ -77,7 +78,6 @@ from ward_geo.store.base import (
     IncidentStore,
     IngestResult,
 )
-from ward_geo.store.filters import BBox, normalize_filters
 from ward_geo.store.files import (
     RESCUED_INFIX,
     FileGuard,
@@ -89,9 +89,17 @@ from ward_geo.store.files import (
     rescue,
     rescued_copies,
 )
+from ward_geo.store.filters import BBox, normalize_filters
 from ward_geo.store.sql import Dialect, Statement, scope_counts
 
-__all__ = ["RESCUED_INFIX", "SCHEMA_VERSION", "SQLiteDialect", "SQLiteStore", "refuse_empty_over_rescued", "rescued_copies"]
+__all__ = [
+    "RESCUED_INFIX",
+    "SCHEMA_VERSION",
+    "SQLiteDialect",
+    "SQLiteStore",
+    "refuse_empty_over_rescued",
+    "rescued_copies",
+]
 
 T = TypeVar("T")
 
@@ -393,11 +401,11 @@ class SQLiteStore(IncidentStore):
         def __enter__(self) -> None:
             return None
 
-        def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
             if isinstance(exc, FileLost):
                 self.store._lost(exc.problem, committed=exc.committed)
             if exc is None or isinstance(exc, WardGeoError) or not isinstance(exc, sqlite3.Error):
-                return False
+                return
             message = str(exc)
             name = self.store.path.name
             if is_disk_full(exc):
@@ -448,6 +456,7 @@ class SQLiteStore(IncidentStore):
 
 
     def check_file(self) -> None:
+        """See :meth:`IncidentStore.check_file`."""
         with self._lock:
             guard = self._guard
             with guard.lock:
@@ -458,6 +467,7 @@ class SQLiteStore(IncidentStore):
                 self._lost(problem)
 
     def close(self) -> None:
+        """See :meth:`IncidentStore.close`."""
         with self._lock:
             if self._conn is not None:
                 guard = self._guard
@@ -480,6 +490,7 @@ class SQLiteStore(IncidentStore):
 
     # ------------------------------------------------------------------ writing
     def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        """See :meth:`IncidentStore.ingest`."""
         batch = self.prepare_incidents(incidents, source)
         report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
         with self._lock, self._errors("ingest"):
@@ -537,6 +548,7 @@ class SQLiteStore(IncidentStore):
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
     def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        """See :meth:`IncidentStore.put_boundaries`."""
         prepared = self.prepare_boundaries(boundaries)
         with self._lock, self._errors("storing boundaries"):
             conn = self._connection()
@@ -570,6 +582,7 @@ class SQLiteStore(IncidentStore):
             return self._connection().execute(statement.text, statement.params).fetchall()
 
     def get(self, incident_id: str) -> pd.Series | None:
+        """See :meth:`IncidentStore.get`."""
         with self._lock, self._errors("get"):
             rows = self._connection().execute(
                 f"SELECT {_COLS} FROM incidents WHERE incident_id = ?", (str(incident_id),)
@@ -577,6 +590,7 @@ class SQLiteStore(IncidentStore):
         return self.frame_from_rows(rows).iloc[0] if rows else None
 
     def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
+        """See :meth:`IncidentStore.boundaries`."""
         f = normalize_filters(ward_ids=ward_ids)
         sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
         params: list[Any] = []
@@ -589,6 +603,7 @@ class SQLiteStore(IncidentStore):
         return self.boundaries_from_rows(rows)
 
     def ward_counts(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.ward_counts`."""
         sql = (
             "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
             "(SELECT ward_id FROM boundaries UNION SELECT ward_id FROM incidents WHERE ward_id IS NOT NULL) w "
@@ -601,6 +616,7 @@ class SQLiteStore(IncidentStore):
         return self.ward_counts_from_rows(rows)
 
     def batches(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.batches`."""
         with self._lock, self._errors("reading the batch log"):
             rows = self._connection().execute(
                 f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches ORDER BY at, rowid"
@@ -608,6 +624,7 @@ class SQLiteStore(IncidentStore):
         return pd.DataFrame(rows, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
 
     def data_version(self) -> str:
+        """See :meth:`IncidentStore.data_version`."""
         with self._lock, self._errors("reading the data version"):
             generation = self._connection().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         return f"{self._store_id}-{generation}"
@@ -625,6 +642,7 @@ class SQLiteStore(IncidentStore):
                     conn.execute("ROLLBACK")
 
     def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        """See :meth:`IncidentStore.put_hotspot_set`."""
         prepared = self.prepare_hotspot_set(record, keep)
         with self._lock, self._errors("storing a hotspot set"):
             conn = self._connection()
@@ -665,7 +683,8 @@ class SQLiteStore(IncidentStore):
 
     def _one_set(self, where: str, params: Sequence[Any]) -> HotspotSetRecord | None:
         def work(conn: sqlite3.Connection) -> HotspotSetRecord | None:
-            row = conn.execute(f"SELECT {_SET_COLS} FROM hotspot_sets WHERE {where}{_NEWEST} LIMIT 1", params).fetchone()
+            statement = f"SELECT {_SET_COLS} FROM hotspot_sets WHERE {where}{_NEWEST} LIMIT 1"
+            row = conn.execute(statement, params).fetchone()
             if row is None:
                 return None
             features = conn.execute(
@@ -676,6 +695,7 @@ class SQLiteStore(IncidentStore):
         return self._read("reading a hotspot set", work)
 
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        """See :meth:`IncidentStore.hotspot_sets`."""
         clauses: list[str] = []
         params: list[Any] = []
         if key is not None:
@@ -699,6 +719,7 @@ class SQLiteStore(IncidentStore):
         since: Any = None,
         until: Any = None,
     ) -> str:
+        """See :meth:`IncidentStore.scope_version`."""
         f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
         counts = scope_counts(self.dialect, f)
         wards_sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
