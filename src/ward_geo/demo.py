@@ -18,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from ward_geo.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["DemoResult", "run_demo", "DEMO_PATROL_WARD"]
 
@@ -41,7 +44,7 @@ class DemoResult:
     patrol_summary: dict[str, Any] = field(default_factory=dict)
 
 
-def run_demo(
+def run_demo(  # noqa: PLR0913 - public; its keywords are the documented demo options
     *,
     settings: Settings | None = None,
     maps_dir: str | Path = "maps",
@@ -96,7 +99,8 @@ def run_demo(
     maps_dir.mkdir(parents=True, exist_ok=True)
 
     step("reading the Hanoi ward boundaries")
-    boundaries = read_boundaries(settings.reference_file("boundaries", "hanoi_wards_2025.geojson"))
+    boundaries = cast("gpd.GeoDataFrame",
+                      read_boundaries(settings.reference_file("boundaries", "hanoi_wards_2025.geojson")))
     step("loading the central-Hanoi street network")
     graph = load_street_graph()
     step(f"simulating {start} – {end} for {len(wards)} wards")
@@ -124,7 +128,8 @@ def run_demo(
         result.files.append(Path(path))
         result.wards.append(
             {"ward_id": ward_id, "name": str(ward["name"].iloc[0]), "incidents": int(len(mine)),
-             "hotspots": int(len(found)), "high_priority": int((found["priority"] == "high").sum()) if len(found) else 0,
+             "hotspots": int(len(found)),
+             "high_priority": int((found["priority"] == "high").sum()) if len(found) else 0,
              "hotspot_set_id": sets[ward_id].set_id,
              "method": (found.attrs.get("params") or {}).get("method")}
         )

@@ -76,10 +76,11 @@ def year_on_year(
     b = prev.groupby(keys, dropna=False).size().rename("previous")
     table = pd.concat([a, b], axis=1).fillna(0).astype(int).reset_index()
     table["change"] = table["current"] - table["previous"]
-    table["change_pct"] = np.where(table["previous"] > 0, 100.0 * table["change"] / table["previous"].replace(0, 1), np.nan)
+    table["change_pct"] = np.where(table["previous"] > 0,
+                                   100.0 * table["change"] / table["previous"].replace(0, 1), np.nan)
     table["p_value"] = [
         float(binomtest(int(c), int(c + p), 0.5).pvalue) if c + p > 0 else 1.0
-        for c, p in zip(table["current"], table["previous"])
+        for c, p in zip(table["current"], table["previous"], strict=True)
     ]
     table["significant"] = table["p_value"] < alpha
     return table.sort_values(keys).reset_index(drop=True)
@@ -141,7 +142,8 @@ class WardReport:
             for h in self.hotspots.itertuples(index=False):
                 out.append(f"| {h.rank} | {cell(h.name)} | {cell(h.hotspot_id)} | {h.n_incidents} | "
                            f"{h.forecast_incidents:.1f} | "
-                           f"{cell(category_label(h.dominant_category, self.lang))} | {cell(h.priority)} | {cell(h.trend)} |")
+                           f"{cell(category_label(h.dominant_category, self.lang))} | {cell(h.priority)} | "
+                           f"{cell(h.trend)} |")
         else:
             out.append("No hotspot in the period.")
         out += ["", "## Accuracy of the delivered hotspots (backtest)", ""]
@@ -185,7 +187,8 @@ class WardReport:
             f"<p><strong>{e(self._headline())}</strong></p>"
             "<table><tr><th>category</th><th>current</th><th>previous</th><th>change</th><th>change %</th>"
             f"<th>p-value</th><th>significant</th></tr>{rows}</table>"
-            "<h2>Top hotspots</h2><table><tr><th>rank</th><th>hotspot</th><th>id</th><th>incidents</th><th>forecast</th>"
+            "<h2>Top hotspots</h2><table><tr><th>rank</th><th>hotspot</th><th>id</th><th>incidents</th>"
+            "<th>forecast</th>"
             f"<th>dominant category</th><th>priority</th><th>trend</th></tr>{hs}</table>"
             f"<h2>Accuracy of the delivered hotspots (backtest)</h2><p>{e(self._accuracy_text())}</p>"
             f"<ul>{notes}</ul></body></html>"
@@ -202,7 +205,7 @@ class WardReport:
         return md, page
 
 
-def ward_report(
+def ward_report(  # noqa: PLR0913 - public; its keywords are the documented report options
     ward_id: str,
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame,

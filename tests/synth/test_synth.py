@@ -254,9 +254,24 @@ def test_default_graph_and_bus_stops_from_settings(warm_cache: Path, boundaries)
     assert len(out) > 50 and set(out["ward_id"]) == {"phuong-cua-nam"}
 
 
+def test_wards_named_in_vietnamese_are_the_same_wards(boundaries, graph, stops) -> None:
+    kw = dict(graph=graph, bus_stops=stops, scale=0.05, seed=3)
+    by_name = synth.simulate(boundaries, ward_ids=["Phường Cửa Nam"], **kw)
+    by_id = synth.simulate(boundaries, ward_ids=["phuong-cua-nam"], **kw)
+    assert set(by_name["ward_id"]) == {"phuong-cua-nam"}
+    assert by_name.drop(columns="geometry").equals(by_id.drop(columns="geometry"))
+
+
+def test_bad_ward_geometry_names_the_ward_and_field(boundaries, graph, stops) -> None:
+    broken = boundaries.copy()
+    broken.loc[broken["ward_id"] == "phuong-cua-nam", "geometry"] = None
+    with pytest.raises(InputError, match="field geometry: ward phuong-cua-nam: geometry must be a non-empty Polygon"):
+        synth.simulate(broken, ward_ids=["phuong-cua-nam"], graph=graph, bus_stops=stops)
+
+
 def test_errors(boundaries, graph, stops) -> None:
     kw = dict(graph=graph, bus_stops=stops)
-    with pytest.raises(NotFoundError, match="unknown ward id.*phuong-atlantis"):
+    with pytest.raises(NotFoundError, match="unknown ward.*phuong-atlantis"):
         synth.simulate(boundaries, ward_ids=["phuong-atlantis"], **kw)
     with pytest.raises(ParameterError, match="end .* must be after start"):
         synth.simulate(boundaries, start="2025-06-01", end="2025-06-01", **kw)
