@@ -84,7 +84,15 @@ from ward_geo.store.records import (
     json_safe,
     prepare_hotspot_set,
 )
-from ward_geo.store.sql import Dialect, Statement, count_incidents, select_incidents
+from ward_geo.store.sql import (
+    Dialect,
+    Statement,
+    count_incidents,
+    select_boundaries,
+    select_incident,
+    select_incidents,
+    select_ward_counts,
+)
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -223,15 +231,16 @@ class IncidentStore(ABC):
     def _fetch_rows(self, action: str, statement: Statement) -> list[tuple[Any, ...]]:
         """Run one read statement and return its rows (database errors become StoreError)."""
 
-    @abstractmethod
     def get(self, incident_id: str) -> pd.Series | None:
         """The incident with this id as a row of the canonical table, or None."""
+        rows = self._fetch_rows("get", select_incident(self.dialect, str(incident_id)))
+        return frame_from_rows(rows).iloc[0] if rows else None
 
-    @abstractmethod
     def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
         """Stored ward boundaries (``BOUNDARY_COLUMNS``, EPSG:4326), ordered by ``ward_id``."""
+        f = normalize_filters(ward_ids=ward_ids)
+        return boundaries_from_rows(self._fetch_rows("reading boundaries", select_boundaries(self.dialect, f.ward_ids)))
 
-    @abstractmethod
     def ward_counts(self) -> pd.DataFrame:
         """Wards with their area and incident count.
 
@@ -243,6 +252,7 @@ class IncidentStore(ABC):
             (name, area and population null), ordered by ``ward_id``. Incidents outside every
             ward (null ``ward_id``) are not listed; :meth:`count` includes them.
         """
+        return ward_counts_from_rows(self._fetch_rows("counting wards", select_ward_counts(self.dialect)))
 
     @abstractmethod
     def batches(self) -> pd.DataFrame:

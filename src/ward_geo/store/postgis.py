@@ -51,7 +51,7 @@ from ward_geo.store.base import (
     IngestResult,
 )
 from ward_geo.store.filters import BBox, normalize_filters
-from ward_geo.store.sql import Dialect, Statement, scope_counts
+from ward_geo.store.sql import Dialect, Statement, scope_counts, select_boundaries
 
 try:  # psycopg is the optional [postgis] extra
     import psycopg
@@ -161,6 +161,8 @@ class PostGISDialect(Dialect):
     row_number = "seq"
     bytewise = ' COLLATE "C"'
     no_limit = None
+    boundaries = "{s}.boundaries"
+    boundary_wkb = "ST_AsBinary(geom)"
 
     def in_list(self, column: str, values: tuple[str, ...]) -> Statement:
         """``column = ANY(%s)`` with the values bound as one array."""
@@ -466,36 +468,6 @@ class PostGISStore(IncidentStore):
     def _fetch_rows(self, action: str, statement: Statement) -> list[tuple[Any, ...]]:
         return self._fetch(action, self._q(statement.text), statement.params)
 
-    def get(self, incident_id: str) -> pd.Series | None:
-        """See :meth:`IncidentStore.get`."""
-        rows = self._fetch(
-            "get", self._q(f"SELECT {_SELECT} FROM {{s}}.incidents WHERE incident_id = %s"), [str(incident_id)]
-        )
-        return self.frame_from_rows(rows).iloc[0] if rows else None
-
-    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
-        """See :meth:`IncidentStore.boundaries`."""
-        f = normalize_filters(ward_ids=ward_ids)
-        text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            wards = self.dialect.in_list("ward_id", f.ward_ids)
-            text += f" WHERE {wards.text}"
-            params = wards.params
-        rows = self._fetch("reading boundaries", self._q(text + ' ORDER BY ward_id COLLATE "C"'), params)
-        return self.boundaries_from_rows(rows)
-
-    def ward_counts(self) -> pd.DataFrame:
-        """See :meth:`IncidentStore.ward_counts`."""
-        text = (
-            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
-            "(SELECT ward_id FROM {s}.boundaries UNION SELECT ward_id FROM {s}.incidents WHERE ward_id IS NOT NULL) w "
-            "LEFT JOIN {s}.boundaries b ON b.ward_id = w.ward_id "
-            "LEFT JOIN (SELECT ward_id, count(*) AS n FROM {s}.incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
-            'ORDER BY w.ward_id COLLATE "C"'
-        )
-        return self.ward_counts_from_rows(self._fetch("counting wards", self._q(text), []))
-
     def batches(self) -> pd.DataFrame:
         """See :meth:`IncidentStore.batches`."""
         rows = self._fetch(
@@ -614,12 +586,7 @@ class PostGISStore(IncidentStore):
         """See :meth:`IncidentStore.scope_version`."""
         f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
         counts = scope_counts(self.dialect, f)
-        wards_text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
-        wards_params: list[Any] = []
-        if f.ward_ids is not None:
-            wards = self.dialect.in_list("ward_id", f.ward_ids)
-            wards_text += f" WHERE {wards.text}"
-            wards_params = wards.params
+        wards_statement = select_boundaries(self.dialect, f.ward_ids)
 
         def work(cur: psycopg.Cursor) -> str:
             count, last = 0, 0
@@ -628,7 +595,7 @@ class PostGISStore(IncidentStore):
                 count, last = cur.fetchone() or (0, 0)
             wards: list[tuple[Any, ...]] = []
             if f.ward_ids != ():
-                cur.execute(self._q(wards_text + ' ORDER BY ward_id COLLATE "C"'), wards_params)
+                cur.execute(self._q(wards_statement.text), wards_statement.params)
                 wards = cur.fetchall()
             return self.scope_token(self._store_id, f, count, last, wards)
 

@@ -17,7 +17,17 @@ from typing import Any
 
 from ward_geo.store.filters import BBox, QueryFilters
 
-__all__ = ["Dialect", "Statement", "count_incidents", "scope_counts", "select_incidents", "where_clause"]
+__all__ = [
+    "Dialect",
+    "Statement",
+    "count_incidents",
+    "scope_counts",
+    "select_boundaries",
+    "select_incident",
+    "select_incidents",
+    "select_ward_counts",
+    "where_clause",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,10 @@ class Dialect(ABC):
     bytewise: str = ""
     #: The LIMIT value meaning "no limit" (when only an offset is given).
     no_limit: Any = None
+    #: The boundaries table as it is named in statements.
+    boundaries: str = "boundaries"
+    #: The ward geometry as WKB in a ``SELECT``.
+    boundary_wkb: str = "geometry"
 
     @abstractmethod
     def in_list(self, column: str, values: tuple[str, ...]) -> Statement:
@@ -107,3 +121,32 @@ def scope_counts(dialect: Dialect, f: QueryFilters) -> Statement:
     """Number of matching rows and their largest row number (for :meth:`IncidentStore.scope_version`)."""
     where = where_clause(dialect, f)
     return Statement(f"SELECT count(*), max({dialect.row_number}) FROM {dialect.incidents}{where.text}", where.params)
+
+
+def select_incident(dialect: Dialect, incident_id: str) -> Statement:
+    """The stored row of one incident (for :meth:`IncidentStore.get`)."""
+    text = f"SELECT {dialect.row_columns} FROM {dialect.incidents} WHERE incident_id = {dialect.param}"
+    return Statement(text, [incident_id])
+
+
+def select_boundaries(dialect: Dialect, ward_ids: tuple[str, ...] | None) -> Statement:
+    """``(ward_id, name, name_en, population, wkb)`` of the stored wards (all when None), by ``ward_id``."""
+    text = f"SELECT ward_id, name, name_en, population, {dialect.boundary_wkb} FROM {dialect.boundaries}"
+    params: list[Any] = []
+    if ward_ids is not None:
+        wards = dialect.in_list("ward_id", ward_ids)
+        text += f" WHERE {wards.text}"
+        params = wards.params
+    return Statement(f"{text} ORDER BY ward_id{dialect.bytewise}", params)
+
+
+def select_ward_counts(dialect: Dialect) -> Statement:
+    """The rows of :meth:`IncidentStore.ward_counts` (stored wards and wards incidents name)."""
+    b, i = dialect.boundaries, dialect.incidents
+    return Statement(
+        "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
+        f"(SELECT ward_id FROM {b} UNION SELECT ward_id FROM {i} WHERE ward_id IS NOT NULL) w "
+        f"LEFT JOIN {b} b ON b.ward_id = w.ward_id "
+        f"LEFT JOIN (SELECT ward_id, count(*) AS n FROM {i} GROUP BY ward_id) c ON c.ward_id = w.ward_id "
+        f"ORDER BY w.ward_id{dialect.bytewise}"
+    )

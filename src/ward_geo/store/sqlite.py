@@ -90,7 +90,7 @@ from ward_geo.store.files import (
     rescued_copies,
 )
 from ward_geo.store.filters import BBox, normalize_filters
-from ward_geo.store.sql import Dialect, Statement, scope_counts
+from ward_geo.store.sql import Dialect, Statement, scope_counts, select_boundaries
 
 __all__ = [
     "RESCUED_INFIX",
@@ -196,6 +196,8 @@ class SQLiteDialect(Dialect):
     row_columns = _COLS
     row_number = "id"
     no_limit = -1
+    boundaries = "boundaries"
+    boundary_wkb = "geometry"
 
     def __init__(self, spatial: str) -> None:
         self.spatial = spatial
@@ -581,40 +583,6 @@ class SQLiteStore(IncidentStore):
         with self._lock, self._errors(action):
             return self._connection().execute(statement.text, statement.params).fetchall()
 
-    def get(self, incident_id: str) -> pd.Series | None:
-        """See :meth:`IncidentStore.get`."""
-        with self._lock, self._errors("get"):
-            rows = self._connection().execute(
-                f"SELECT {_COLS} FROM incidents WHERE incident_id = ?", (str(incident_id),)
-            ).fetchall()
-        return self.frame_from_rows(rows).iloc[0] if rows else None
-
-    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
-        """See :meth:`IncidentStore.boundaries`."""
-        f = normalize_filters(ward_ids=ward_ids)
-        sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            wards = self.dialect.in_list("ward_id", f.ward_ids)
-            sql += f" WHERE {wards.text}"
-            params = wards.params
-        with self._lock, self._errors("reading boundaries"):
-            rows = self._connection().execute(sql + " ORDER BY ward_id", params).fetchall()
-        return self.boundaries_from_rows(rows)
-
-    def ward_counts(self) -> pd.DataFrame:
-        """See :meth:`IncidentStore.ward_counts`."""
-        sql = (
-            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
-            "(SELECT ward_id FROM boundaries UNION SELECT ward_id FROM incidents WHERE ward_id IS NOT NULL) w "
-            "LEFT JOIN boundaries b ON b.ward_id = w.ward_id "
-            "LEFT JOIN (SELECT ward_id, COUNT(*) AS n FROM incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
-            "ORDER BY w.ward_id"
-        )
-        with self._lock, self._errors("counting wards"):
-            rows = self._connection().execute(sql).fetchall()
-        return self.ward_counts_from_rows(rows)
-
     def batches(self) -> pd.DataFrame:
         """See :meth:`IncidentStore.batches`."""
         with self._lock, self._errors("reading the batch log"):
@@ -722,18 +690,13 @@ class SQLiteStore(IncidentStore):
         """See :meth:`IncidentStore.scope_version`."""
         f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
         counts = scope_counts(self.dialect, f)
-        wards_sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
-        wards_params: list[Any] = []
-        if f.ward_ids is not None:
-            wards = self.dialect.in_list("ward_id", f.ward_ids)
-            wards_sql += f" WHERE {wards.text}"
-            wards_params = wards.params
+        wards = select_boundaries(self.dialect, f.ward_ids)
 
         def work(conn: sqlite3.Connection) -> str:
             count, last = 0, 0
             if not f.empty:
                 count, last = conn.execute(counts.text, counts.params).fetchone()
-            rows = [] if f.ward_ids == () else conn.execute(wards_sql + " ORDER BY ward_id", wards_params).fetchall()
+            rows = [] if f.ward_ids == () else conn.execute(wards.text, wards.params).fetchall()
             return self.scope_token(self._store_id, f, count, last, rows)
 
         return self._read("reading the scope version", work)
