@@ -167,7 +167,7 @@ class IncidentStore(ABC):
         """
 
     # ------------------------------------------------------------------ reading
-    def query(  # noqa: PLR0913 - the documented filter keywords of every store
+    def query(
         self,
         *,
         ward_ids: Iterable[str] | str | None = None,

@@ -46,7 +46,7 @@ class QueryFilters:
         return self.ward_ids == () or self.categories == ()
 
 
-def normalize_filters(  # noqa: PLR0913 - the keyword arguments of IncidentStore.query, its documented contract
+def normalize_filters(
     *,
     ward_ids: Iterable[str] | str | None = None,
     categories: Iterable[str] | str | None = None,
