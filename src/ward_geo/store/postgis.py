@@ -49,8 +49,9 @@ from ward_geo.store.base import (
     HotspotSetRecord,
     IncidentStore,
     IngestResult,
-    QueryFilters,
 )
+from ward_geo.store.filters import BBox, normalize_filters
+from ward_geo.store.sql import Dialect, Statement, scope_counts, select_boundaries
 
 try:  # psycopg is the optional [postgis] extra
     import psycopg
@@ -59,7 +60,7 @@ try:  # psycopg is the optional [postgis] extra
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
-__all__ = ["PostGISStore", "DEFAULT_SCHEMA"]
+__all__ = ["DEFAULT_SCHEMA", "PostGISDialect", "PostGISStore"]
 
 DEFAULT_SCHEMA = "ward_geo"
 T = TypeVar("T")
@@ -151,6 +152,36 @@ _SET_SELECT = (
 _NEWEST = " ORDER BY created_at DESC, seq DESC"
 
 
+class PostGISDialect(Dialect):
+    """PostGIS's spelling of the incident filters (``%s`` placeholders, arrays, timestamptz, GiST)."""
+
+    param = "%s"
+    incidents = "{s}.incidents"
+    row_columns = _SELECT
+    row_number = "seq"
+    bytewise = ' COLLATE "C"'
+    no_limit = None
+    boundaries = "{s}.boundaries"
+    boundary_wkb = "ST_AsBinary(geom)"
+
+    def in_list(self, column: str, values: tuple[str, ...]) -> Statement:
+        """``column = ANY(%s)`` with the values bound as one array."""
+        return Statement(f"{column} = ANY(%s)", [list(values)])
+
+    def time_value(self, us: int) -> datetime:
+        """A time-zone aware datetime (the column is timestamptz)."""
+        return _EPOCH + timedelta(microseconds=us)
+
+    def in_bbox(self, box: BBox) -> Statement:
+        """``&&`` on the GiST index, then the exact edge-inclusive test."""
+        x0, y0, x1, y1 = box
+        return Statement(
+            "geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+            "AND ST_X(geom) BETWEEN %s AND %s AND ST_Y(geom) BETWEEN %s AND %s",
+            [x0, y0, x1, y1, x0, x1, y0, y1],
+        )
+
+
 class PostGISStore(IncidentStore):
     """Incident store in a PostgreSQL database with PostGIS.
 
@@ -170,13 +201,12 @@ class PostGISStore(IncidentStore):
     One instance may be shared by threads (calls are serialised); each process opens its own.
     """
 
-    PARAM = "%s"
-
     backend = "postgis"
+    dialect = PostGISDialect()
 
     def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA, timeout: float = 30.0) -> None:
         self._params: dict[str, Any] = {}
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         if psycopg is None:
             raise ConfigurationError(
                 "the PostGIS store needs psycopg 3: install ward_geo with the [postgis] extra"
@@ -193,7 +223,6 @@ class PostGISStore(IncidentStore):
         self.timeout = float(timeout)
         self._s = sql.Identifier(schema)
         self._lock = threading.RLock()
-        self._conn: psycopg.Connection | None = None
         self._closed = False
         self._store_id = ""
         self._run("open", self._setup, write=True)
@@ -326,9 +355,13 @@ class PostGISStore(IncidentStore):
                 (uuid.uuid4().hex,),
             )
             cur.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'store_id'").format(s=self._s))
-            self._store_id = cur.fetchone()[0]
+            stored = cur.fetchone()
+            if stored is None:  # pragma: no cover - inserted just above in the same transaction
+                raise StoreError(f"the PostGIS store {self.where} has no store id", details={"server": self.where})
+            self._store_id = stored[0]
 
     def close(self) -> None:
+        """See :meth:`IncidentStore.close`."""
         with self._lock:
             self._drop()
             self._closed = True
@@ -338,6 +371,7 @@ class PostGISStore(IncidentStore):
 
     # ------------------------------------------------------------------ writing
     def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        """See :meth:`IncidentStore.ingest`."""
         batch = self.prepare_incidents(incidents, source)
         report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
         same = (
@@ -398,6 +432,7 @@ class PostGISStore(IncidentStore):
         cur.execute(self._q("UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE key = 'generation'"))
 
     def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        """See :meth:`IncidentStore.put_boundaries`."""
         prepared = self.prepare_boundaries(boundaries)
 
         def work(conn: psycopg.Connection) -> int:
@@ -422,31 +457,7 @@ class PostGISStore(IncidentStore):
         return self._run("storing boundaries", work, write=True)
 
     # ------------------------------------------------------------------ reading
-    def _where(self, f: QueryFilters) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            clauses.append("ward_id = ANY(%s)")
-            params.append(list(f.ward_ids))
-        if f.categories is not None:
-            clauses.append("category = ANY(%s)")
-            params.append(list(f.categories))
-        if f.since_us is not None:
-            clauses.append("occurred_at >= %s")
-            params.append(_EPOCH + timedelta(microseconds=f.since_us))
-        if f.until_us is not None:
-            clauses.append("occurred_at < %s")
-            params.append(_EPOCH + timedelta(microseconds=f.until_us))
-        if f.bbox is not None:
-            x0, y0, x1, y1 = f.bbox
-            clauses.append(
-                "geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
-                "AND ST_X(geom) BETWEEN %s AND %s AND ST_Y(geom) BETWEEN %s AND %s"
-            )
-            params.extend([x0, y0, x1, y1, x0, x1, y0, y1])
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def _fetch(self, action: str, statement: sql.Composable, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _fetch(self, action: str, statement: sql.Composed, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         def work(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
             with conn.cursor() as cur:
                 cur.execute(statement, params)
@@ -454,80 +465,11 @@ class PostGISStore(IncidentStore):
 
         return self._run(action, work, write=False)
 
-    def query(
-        self,
-        *,
-        ward_ids: Iterable[str] | str | None = None,
-        categories: Iterable[str] | str | None = None,
-        since: Any = None,
-        until: Any = None,
-        bbox: Sequence[float] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        order: str | None = "occurred_at",
-    ) -> gpd.GeoDataFrame:
-        f = self.normalize_filters(
-            ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox,
-            limit=limit, offset=offset, order=order,
-        )
-        if f.empty:
-            return self.frame_from_rows([])
-        where, params = self._where(f)
-        order_by = {
-            "occurred_at": ' ORDER BY occurred_at, incident_id COLLATE "C"',
-            "-occurred_at": ' ORDER BY occurred_at DESC, incident_id COLLATE "C"',
-            "incident_id": ' ORDER BY incident_id COLLATE "C"',
-            None: " ORDER BY seq",
-        }[f.order]
-        text = f"SELECT {_SELECT} FROM {{s}}.incidents{where}{order_by}"
-        if f.limit is not None or f.offset:
-            text += " LIMIT %s OFFSET %s"
-            params += [f.limit, f.offset]
-        rows = self._fetch("query", self._q(text), params)
-        return self.frame_from_rows(rows)
-
-    def count(
-        self,
-        *,
-        ward_ids: Iterable[str] | str | None = None,
-        categories: Iterable[str] | str | None = None,
-        since: Any = None,
-        until: Any = None,
-        bbox: Sequence[float] | None = None,
-    ) -> int:
-        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox)
-        if f.empty:
-            return 0
-        where, params = self._where(f)
-        return int(self._fetch("count", self._q(f"SELECT count(*) FROM {{s}}.incidents{where}"), params)[0][0])
-
-    def get(self, incident_id: str) -> pd.Series | None:
-        rows = self._fetch(
-            "get", self._q(f"SELECT {_SELECT} FROM {{s}}.incidents WHERE incident_id = %s"), [str(incident_id)]
-        )
-        return self.frame_from_rows(rows).iloc[0] if rows else None
-
-    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
-        f = self.normalize_filters(ward_ids=ward_ids)
-        text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            text += " WHERE ward_id = ANY(%s)"
-            params.append(list(f.ward_ids))
-        rows = self._fetch("reading boundaries", self._q(text + ' ORDER BY ward_id COLLATE "C"'), params)
-        return self.boundaries_from_rows(rows)
-
-    def ward_counts(self) -> pd.DataFrame:
-        text = (
-            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
-            "(SELECT ward_id FROM {s}.boundaries UNION SELECT ward_id FROM {s}.incidents WHERE ward_id IS NOT NULL) w "
-            "LEFT JOIN {s}.boundaries b ON b.ward_id = w.ward_id "
-            "LEFT JOIN (SELECT ward_id, count(*) AS n FROM {s}.incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
-            'ORDER BY w.ward_id COLLATE "C"'
-        )
-        return self.ward_counts_from_rows(self._fetch("counting wards", self._q(text), []))
+    def _fetch_rows(self, action: str, statement: Statement) -> list[tuple[Any, ...]]:
+        return self._fetch(action, self._q(statement.text), statement.params)
 
     def batches(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.batches`."""
         rows = self._fetch(
             "reading the batch log",
             self._q(f"SELECT {', '.join(BATCH_COLUMNS)} FROM {{s}}.batches ORDER BY at, seq"),
@@ -539,6 +481,7 @@ class PostGISStore(IncidentStore):
         return pd.DataFrame(out, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
 
     def data_version(self) -> str:
+        """See :meth:`IncidentStore.data_version`."""
         statement = self._q("SELECT value FROM {s}.meta WHERE key = 'generation'")
         rows = self._fetch("reading the data version", statement, [])
         return f"{self._store_id}-{rows[0][0]}"
@@ -555,6 +498,7 @@ class PostGISStore(IncidentStore):
         return self._run(action, work, write=False)
 
     def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        """See :meth:`IncidentStore.put_hotspot_set`."""
         prepared = self.prepare_hotspot_set(record, keep)
         row = list(prepared.set_row())
         row[3] = _EPOCH + timedelta(microseconds=prepared.created_us)
@@ -616,6 +560,7 @@ class PostGISStore(IncidentStore):
         return self._snapshot("reading a hotspot set", work)
 
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        """See :meth:`IncidentStore.hotspot_sets`."""
         clauses: list[str] = []
         params: list[Any] = []
         if key is not None:
@@ -638,22 +583,19 @@ class PostGISStore(IncidentStore):
         since: Any = None,
         until: Any = None,
     ) -> str:
-        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
-        where, params = self._where(f)
-        wards_text = "SELECT ward_id, name, name_en, population, ST_AsBinary(geom) FROM {s}.boundaries"
-        wards_params: list[Any] = []
-        if f.ward_ids is not None:
-            wards_text += " WHERE ward_id = ANY(%s)"
-            wards_params.append(list(f.ward_ids))
+        """See :meth:`IncidentStore.scope_version`."""
+        f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
+        counts = scope_counts(self.dialect, f)
+        wards_statement = select_boundaries(self.dialect, f.ward_ids)
 
         def work(cur: psycopg.Cursor) -> str:
             count, last = 0, 0
             if not f.empty:
-                cur.execute(self._q(f"SELECT count(*), max(seq) FROM {{s}}.incidents{where}"), params)
+                cur.execute(self._q(counts.text), counts.params)
                 count, last = cur.fetchone() or (0, 0)
             wards: list[tuple[Any, ...]] = []
             if f.ward_ids != ():
-                cur.execute(self._q(wards_text + ' ORDER BY ward_id COLLATE "C"'), wards_params)
+                cur.execute(self._q(wards_statement.text), wards_statement.params)
                 wards = cur.fetchall()
             return self.scope_token(self._store_id, f, count, last, wards)
 

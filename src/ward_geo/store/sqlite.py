@@ -37,7 +37,8 @@ in a process. Before every write (inside the write lock, and again after the com
 on :meth:`SQLiteStore.check_file` it verifies that the path still names that file and that
 its size is still whole pages (never by opening it: closing a second descriptor of the
 file would drop SQLite's locks). (The ``-wal`` file is not compared: SQLite
-itself may delete and re-create it when another process closes the last connection.) When the file was deleted, replaced or
+itself may delete and re-create it when another process closes the last connection.)
+When the file was deleted, replaced or
 truncated, every store of that file in the process refuses writes from then on
 (:class:`~ward_geo.errors.StoreFileChangedError`, code ``store_file_changed``), and the
 data the open connection still sees is copied with SQLite's backup API to
@@ -52,15 +53,12 @@ back and raises :class:`~ward_geo.errors.InsufficientStorageError` (HTTP 507).
 
 from __future__ import annotations
 
-import logging
-import os
 import sqlite3
 import threading
-import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -79,10 +77,31 @@ from ward_geo.store.base import (
     HotspotSetRecord,
     IncidentStore,
     IngestResult,
-    QueryFilters,
 )
+from ward_geo.store.files import (
+    RESCUED_INFIX,
+    FileGuard,
+    FileLost,
+    create_private,
+    file_identity,
+    guard_for,
+    refuse_empty_over_rescued,
+    rescue,
+    rescued_copies,
+)
+from ward_geo.store.filters import BBox, normalize_filters
+from ward_geo.store.sql import Dialect, Statement, scope_counts, select_boundaries
 
-__all__ = ["SQLiteStore", "SCHEMA_VERSION", "rescued_copies", "refuse_empty_over_rescued"]
+__all__ = [
+    "RESCUED_INFIX",
+    "SCHEMA_VERSION",
+    "SQLiteDialect",
+    "SQLiteStore",
+    "refuse_empty_over_rescued",
+    "rescued_copies",
+]
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -162,130 +181,46 @@ CREATE TEMP TABLE IF NOT EXISTS staging (
 _SAME = " AND ".join(f"s.{c} IS i.{c}" for c in _COLS.split(", ") if c not in ("incident_id", "source"))
 
 
-log = logging.getLogger("ward_geo.store")
-RESCUED_INFIX = ".rescued-"
+class SQLiteDialect(Dialect):
+    """SQLite's spelling of the incident filters (``?`` placeholders, integer microseconds).
 
-
-class _FileLost(Exception):
-    """Internal: a write found the store file changed (turned into StoreFileChangedError)."""
-
-    def __init__(self, problem: str, *, committed: bool = False) -> None:
-        super().__init__(problem)
-        self.problem, self.committed = problem, committed
-
-
-class _FileGuard:
-    """What one process knows about one store file: its identity, its open stores, its loss.
-
-    Lock order: a store's own lock first, then the guard's lock (never the other way).
+    Parameters
+    ----------
+    spatial : {"rtree", "lonlat"}
+        The store's spatial index: with an R*Tree a bbox pre-selects through it, then the
+        exact ``lon``/``lat`` test follows.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self.identity: tuple[int, int] | None = None
-        self.had_content = False
-        self.stores: list[SQLiteStore] = []
-        self.problem: str | None = None
-        self.rescued: str | None = None
-        self.rescue_failed: str | None = None
+    param = "?"
+    incidents = "incidents"
+    row_columns = _COLS
+    row_number = "id"
+    no_limit = -1
+    boundaries = "boundaries"
+    boundary_wkb = "geometry"
 
-    def message(self) -> str:
-        where = (
-            f"its data was rescued to {self.rescued} beside it"
-            if self.rescued
-            else f"rescuing its data failed ({self.rescue_failed})" if self.rescue_failed else "no rescue was possible"
+    def __init__(self, spatial: str) -> None:
+        self.spatial = spatial
+
+    def in_list(self, column: str, values: tuple[str, ...]) -> Statement:
+        """``column IN (?, ?, ...)``, one placeholder per value."""
+        return Statement(f"{column} IN ({', '.join('?' * len(values))})", list(values))
+
+    def time_value(self, us: int) -> int:
+        """Times are stored as integer microseconds."""
+        return us
+
+    def in_bbox(self, box: BBox) -> Statement:
+        """The R*Tree pre-selection (when present) and the exact edge-inclusive test."""
+        x0, y0, x1, y1 = box
+        exact = Statement("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?", [x0, x1, y0, y1])
+        if self.spatial != "rtree":
+            return exact
+        rtree = (
+            "id IN (SELECT id FROM incidents_rtree WHERE max_lon >= ? AND min_lon <= ? "
+            "AND max_lat >= ? AND min_lat <= ?)"
         )
-        todo = (
-            f"stop the service, move {self.rescued} to {self.path.name}, and start again"
-            if self.rescued
-            else f"stop the service and restore {self.path.name} from a backup"
-        )
-        return f"the store file {self.path.name} {self.problem}; writes are refused; {where}; {todo}"
-
-    def details(self) -> dict[str, Any]:
-        return {"file": self.path.name, "problem": self.problem, "rescued_copy": self.rescued}
-
-    def problem_now(self) -> str | None:
-        """Why the path no longer names the opened file (None when it still does)."""
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return "was deleted"
-        except OSError as exc:
-            return f"cannot be checked ({exc.strerror or type(exc).__name__})"
-        if (st.st_dev, st.st_ino) != self.identity:
-            return "was replaced by another file"
-        # Never open the file here: closing any descriptor of it would drop SQLite's POSIX locks
-        # of this process. The size tells enough: a SQLite file is whole pages (of at least 512 B).
-        if st.st_size % 512:
-            return "was truncated or overwritten (its size is no whole number of pages)"
-        if st.st_size == 0 and self.had_content:
-            return "was truncated"
-        self.had_content = self.had_content or st.st_size > 0
-        return None
-
-
-_GUARDS: dict[str, _FileGuard] = {}
-_GUARDS_LOCK = threading.Lock()
-
-
-def _guard_for(path: Path) -> _FileGuard:
-    key = os.path.abspath(path)
-    with _GUARDS_LOCK:
-        guard = _GUARDS.get(key)
-        if guard is None:
-            guard = _GUARDS[key] = _FileGuard(Path(key))
-        return guard
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def rescued_copies(path: str | Path) -> list[Path]:
-    """The rescued copies of the store file ``path`` lying beside it, oldest first."""
-    path = Path(path)
-    try:
-        return sorted(path.parent.glob(path.name + RESCUED_INFIX + "*"))
-    except OSError:
-        return []
-
-
-def refuse_empty_over_rescued(path: str | Path) -> None:
-    """Refuse to create a new empty store at ``path`` while a rescued copy lies beside it.
-
-    Raises
-    ------
-    StoreFileChangedError
-        ``path`` is missing and ``<name>.rescued-*`` exists; the message says what to do.
-    """
-    path = Path(path)
-    if path.exists():
-        return
-    copies = rescued_copies(path)
-    if copies:
-        name, newest = path.name, copies[-1].name
-        raise StoreFileChangedError(
-            f"the store file {name} is missing but the rescued copy {newest} lies beside it (saved when the "
-            "file disappeared under a running service); refusing to start an empty store. "
-            f"Move {newest} to {name} to continue with its data, or move the rescued copies elsewhere "
-            "to start an empty store",
-            details={"file": name, "rescued_copies": [c.name for c in copies]},
-        )
-
-
-def _create_private(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 (no-op when it exists)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
+        return Statement(f"{rtree} AND {exact.text}", [x0, x1, y0, y1, *exact.params])
 
 
 class SQLiteStore(IncidentStore):
@@ -317,7 +252,7 @@ class SQLiteStore(IncidentStore):
         except OSError as exc:
             error = InsufficientStorageError if is_disk_full(exc) else StoreError
             raise error(f"cannot create the folder of the store {name}: {exc.strerror or exc}") from exc
-        guard = self._guard = _guard_for(self.path)
+        guard = self._guard = guard_for(self.path)
         others: list[SQLiteStore] = []
         with guard.lock:
             if guard.problem is None and guard.identity is not None and guard.problem_now() is not None:
@@ -336,14 +271,14 @@ class SQLiteStore(IncidentStore):
                 return
             raise StoreFileChangedError(guard.message(), details=guard.details())
 
-    def _open(self, guard: _FileGuard) -> None:
+    def _open(self, guard: FileGuard) -> None:
         """Connect and set up (called with the guard's lock held)."""
         name = self.path.name
         first = guard.identity is None
         if first:
             refuse_empty_over_rescued(self.path)
         try:
-            _create_private(self.path)
+            create_private(self.path)
         except OSError as exc:
             error = InsufficientStorageError if is_disk_full(exc) else StoreError
             raise error(f"cannot create the SQLite store {name}: {exc.strerror or exc}") from exc
@@ -361,7 +296,7 @@ class SQLiteStore(IncidentStore):
             self._conn = None
             raise
         if first:
-            guard.identity = _identity(self.path)
+            guard.identity = file_identity(self.path)
             guard.had_content = self.path.stat().st_size > 0
         guard.stores.append(self)
 
@@ -405,6 +340,7 @@ class SQLiteStore(IncidentStore):
                 f"ward_geo understands ({SCHEMA_VERSION}); upgrade ward_geo"
             )
         self._spatial = meta["spatial_index"]
+        self.dialect = SQLiteDialect(self._spatial)
         self._store_id = meta["store_id"]
         return True
 
@@ -467,11 +403,11 @@ class SQLiteStore(IncidentStore):
         def __enter__(self) -> None:
             return None
 
-        def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-            if isinstance(exc, _FileLost):
+        def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+            if isinstance(exc, FileLost):
                 self.store._lost(exc.problem, committed=exc.committed)
             if exc is None or isinstance(exc, WardGeoError) or not isinstance(exc, sqlite3.Error):
-                return False
+                return
             message = str(exc)
             name = self.store.path.name
             if is_disk_full(exc):
@@ -499,12 +435,12 @@ class SQLiteStore(IncidentStore):
 
     # ------------------------------------------------------------------ the file under us
     def _file_check(self, *, committed: bool = False) -> None:
-        """Raise _FileLost when the file changed (called inside a write, store lock held)."""
+        """Raise FileLost when the file changed (called inside a write, store lock held)."""
         guard = self._guard
         with guard.lock:
             problem = guard.problem or guard.problem_now()
         if problem is not None:
-            raise _FileLost(problem, committed=committed)
+            raise FileLost(problem, committed=committed)
 
     def _lost(self, problem: str, *, committed: bool = False) -> None:
         """Record the loss, rescue through this store's connection, raise StoreFileChangedError."""
@@ -512,65 +448,17 @@ class SQLiteStore(IncidentStore):
         with guard.lock:
             if guard.problem is None:
                 guard.problem = problem
-                self._rescue(guard)
+                rescue(self._conn, self.path, guard, self.timeout)
             elif committed:  # this commit may postdate the copy another store took: copy again (a superset)
-                self._rescue(guard)
+                rescue(self._conn, self.path, guard, self.timeout)
             message = guard.message()
         if committed:
             message += "; the last write was committed before the change was noticed and is in the rescued copy"
         raise StoreFileChangedError(message, details=guard.details())
 
-    def _rescue(self, guard: _FileGuard) -> None:
-        """Copy what this connection sees to ``<name>.rescued-<UTC>`` (0600) and log where."""
-        conn = self._conn
-        if conn is None:
-            guard.rescue_failed = "the store was already closed"
-            return
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        target = self.path.with_name(f"{self.path.name}{RESCUED_INFIX}{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}{RESCUED_INFIX}{stamp}-{n}")
-        try:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            _create_private(target)
-            dest = sqlite3.connect(str(target), isolation_level=None)
-            try:
-                conn.backup(dest)
-                dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-                try:
-                    rows = dest.execute("SELECT count(*) FROM incidents").fetchone()[0]
-                except sqlite3.Error:
-                    rows = None
-            finally:
-                dest.close()
-        except (sqlite3.Error, OSError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            guard.rescue_failed = f"{type(exc).__name__}: {reason}"  # no server path: it reaches clients
-            log.error(
-                "store file changed under the running process; rescue failed",
-                extra={"fields": {"path": str(self.path), "problem": guard.problem, "error": guard.rescue_failed}},
-            )
-            return
-        guard.rescued = target.name
-        # Empty the log on disk: it belongs to the lost file, not to whatever now lies at the path.
-        # Without waiting: a writer still inside a transaction will rescue (and empty it) again.
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            log.warning("could not empty the write-ahead log of the lost store file", exc_info=True)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        log.error(
-            "store file changed under the running process; data rescued",
-            extra={"fields": {"path": str(self.path), "problem": guard.problem, "rescued_to": str(target),
-                              "incidents": rows}},
-        )
 
     def check_file(self) -> None:
+        """See :meth:`IncidentStore.check_file`."""
         with self._lock:
             guard = self._guard
             with guard.lock:
@@ -581,6 +469,7 @@ class SQLiteStore(IncidentStore):
                 self._lost(problem)
 
     def close(self) -> None:
+        """See :meth:`IncidentStore.close`."""
         with self._lock:
             if self._conn is not None:
                 guard = self._guard
@@ -603,6 +492,7 @@ class SQLiteStore(IncidentStore):
 
     # ------------------------------------------------------------------ writing
     def ingest(self, incidents: gpd.GeoDataFrame, *, source: str | None = None) -> IngestResult:
+        """See :meth:`IncidentStore.ingest`."""
         batch = self.prepare_incidents(incidents, source)
         report = incidents.attrs.get("validation_report") if hasattr(incidents, "attrs") else None
         with self._lock, self._errors("ingest"):
@@ -660,6 +550,7 @@ class SQLiteStore(IncidentStore):
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
     def put_boundaries(self, boundaries: gpd.GeoDataFrame) -> int:
+        """See :meth:`IncidentStore.put_boundaries`."""
         prepared = self.prepare_boundaries(boundaries)
         with self._lock, self._errors("storing boundaries"):
             conn = self._connection()
@@ -688,117 +579,12 @@ class SQLiteStore(IncidentStore):
         return changed
 
     # ------------------------------------------------------------------ reading
-    def _where(self, f: QueryFilters) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            clauses.append(f"ward_id IN ({', '.join('?' * len(f.ward_ids))})")
-            params.extend(f.ward_ids)
-        if f.categories is not None:
-            clauses.append(f"category IN ({', '.join('?' * len(f.categories))})")
-            params.extend(f.categories)
-        if f.since_us is not None:
-            clauses.append("occurred_at >= ?")
-            params.append(f.since_us)
-        if f.until_us is not None:
-            clauses.append("occurred_at < ?")
-            params.append(f.until_us)
-        if f.bbox is not None:
-            x0, y0, x1, y1 = f.bbox
-            if self._spatial == "rtree":
-                clauses.append(
-                    "id IN (SELECT id FROM incidents_rtree WHERE max_lon >= ? AND min_lon <= ? "
-                    "AND max_lat >= ? AND min_lat <= ?)"
-                )
-                params.extend([x0, x1, y0, y1])
-            clauses.append("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?")
-            params.extend([x0, x1, y0, y1])
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-    def _query_sql(self, f: QueryFilters) -> tuple[str, list[Any]]:
-        where, params = self._where(f)
-        order = {
-            "occurred_at": " ORDER BY occurred_at, incident_id",
-            "-occurred_at": " ORDER BY occurred_at DESC, incident_id",
-            "incident_id": " ORDER BY incident_id",
-            None: " ORDER BY id",
-        }[f.order]
-        sql = f"SELECT {_COLS} FROM incidents{where}{order}"
-        if f.limit is not None or f.offset:
-            sql += " LIMIT ? OFFSET ?"
-            params += [-1 if f.limit is None else f.limit, f.offset]
-        return sql, params
-
-    def query(
-        self,
-        *,
-        ward_ids: Iterable[str] | str | None = None,
-        categories: Iterable[str] | str | None = None,
-        since: Any = None,
-        until: Any = None,
-        bbox: Sequence[float] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        order: str | None = "occurred_at",
-    ) -> gpd.GeoDataFrame:
-        f = self.normalize_filters(
-            ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox,
-            limit=limit, offset=offset, order=order,
-        )
-        if f.empty:
-            return self.frame_from_rows([])
-        sql, params = self._query_sql(f)
-        with self._lock, self._errors("query"):
-            rows = self._connection().execute(sql, params).fetchall()
-        return self.frame_from_rows(rows)
-
-    def count(
-        self,
-        *,
-        ward_ids: Iterable[str] | str | None = None,
-        categories: Iterable[str] | str | None = None,
-        since: Any = None,
-        until: Any = None,
-        bbox: Sequence[float] | None = None,
-    ) -> int:
-        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until, bbox=bbox)
-        if f.empty:
-            return 0
-        where, params = self._where(f)
-        with self._lock, self._errors("count"):
-            return int(self._connection().execute(f"SELECT COUNT(*) FROM incidents{where}", params).fetchone()[0])
-
-    def get(self, incident_id: str) -> pd.Series | None:
-        with self._lock, self._errors("get"):
-            rows = self._connection().execute(
-                f"SELECT {_COLS} FROM incidents WHERE incident_id = ?", (str(incident_id),)
-            ).fetchall()
-        return self.frame_from_rows(rows).iloc[0] if rows else None
-
-    def boundaries(self, ward_ids: Iterable[str] | str | None = None) -> gpd.GeoDataFrame:
-        f = self.normalize_filters(ward_ids=ward_ids)
-        sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
-        params: list[Any] = []
-        if f.ward_ids is not None:
-            sql += f" WHERE ward_id IN ({', '.join('?' * len(f.ward_ids))})"
-            params = list(f.ward_ids)
-        with self._lock, self._errors("reading boundaries"):
-            rows = self._connection().execute(sql + " ORDER BY ward_id", params).fetchall()
-        return self.boundaries_from_rows(rows)
-
-    def ward_counts(self) -> pd.DataFrame:
-        sql = (
-            "SELECT w.ward_id, b.name, b.area_km2, b.population, COALESCE(c.n, 0) FROM "
-            "(SELECT ward_id FROM boundaries UNION SELECT ward_id FROM incidents WHERE ward_id IS NOT NULL) w "
-            "LEFT JOIN boundaries b ON b.ward_id = w.ward_id "
-            "LEFT JOIN (SELECT ward_id, COUNT(*) AS n FROM incidents GROUP BY ward_id) c ON c.ward_id = w.ward_id "
-            "ORDER BY w.ward_id"
-        )
-        with self._lock, self._errors("counting wards"):
-            rows = self._connection().execute(sql).fetchall()
-        return self.ward_counts_from_rows(rows)
+    def _fetch_rows(self, action: str, statement: Statement) -> list[tuple[Any, ...]]:
+        with self._lock, self._errors(action):
+            return self._connection().execute(statement.text, statement.params).fetchall()
 
     def batches(self) -> pd.DataFrame:
+        """See :meth:`IncidentStore.batches`."""
         with self._lock, self._errors("reading the batch log"):
             rows = self._connection().execute(
                 f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches ORDER BY at, rowid"
@@ -806,12 +592,13 @@ class SQLiteStore(IncidentStore):
         return pd.DataFrame(rows, columns=list(BATCH_COLUMNS)).astype({"added": "int64", "duplicates": "int64"})
 
     def data_version(self) -> str:
+        """See :meth:`IncidentStore.data_version`."""
         with self._lock, self._errors("reading the data version"):
             generation = self._connection().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         return f"{self._store_id}-{generation}"
 
     # ------------------------------------------------------------------ hotspot sets
-    def _read(self, action: str, fn: Any) -> Any:
+    def _read(self, action: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` in one read transaction (one consistent snapshot of the file)."""
         with self._lock, self._errors(action):
             conn = self._connection()
@@ -823,6 +610,7 @@ class SQLiteStore(IncidentStore):
                     conn.execute("ROLLBACK")
 
     def put_hotspot_set(self, record: HotspotSetRecord, *, keep: int = HOTSPOT_SETS_KEPT) -> None:
+        """See :meth:`IncidentStore.put_hotspot_set`."""
         prepared = self.prepare_hotspot_set(record, keep)
         with self._lock, self._errors("storing a hotspot set"):
             conn = self._connection()
@@ -863,7 +651,8 @@ class SQLiteStore(IncidentStore):
 
     def _one_set(self, where: str, params: Sequence[Any]) -> HotspotSetRecord | None:
         def work(conn: sqlite3.Connection) -> HotspotSetRecord | None:
-            row = conn.execute(f"SELECT {_SET_COLS} FROM hotspot_sets WHERE {where}{_NEWEST} LIMIT 1", params).fetchone()
+            statement = f"SELECT {_SET_COLS} FROM hotspot_sets WHERE {where}{_NEWEST} LIMIT 1"
+            row = conn.execute(statement, params).fetchone()
             if row is None:
                 return None
             features = conn.execute(
@@ -874,6 +663,7 @@ class SQLiteStore(IncidentStore):
         return self._read("reading a hotspot set", work)
 
     def hotspot_sets(self, *, key: str | None = None, ward_id: str | None = None) -> pd.DataFrame:
+        """See :meth:`IncidentStore.hotspot_sets`."""
         clauses: list[str] = []
         params: list[Any] = []
         if key is not None:
@@ -897,19 +687,16 @@ class SQLiteStore(IncidentStore):
         since: Any = None,
         until: Any = None,
     ) -> str:
-        f = self.normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
-        where, params = self._where(f)
-        wards_sql = "SELECT ward_id, name, name_en, population, geometry FROM boundaries"
-        if f.ward_ids is not None:
-            wards_sql += f" WHERE ward_id IN ({', '.join('?' * len(f.ward_ids))})"
+        """See :meth:`IncidentStore.scope_version`."""
+        f = normalize_filters(ward_ids=ward_ids, categories=categories, since=since, until=until)
+        counts = scope_counts(self.dialect, f)
+        wards = select_boundaries(self.dialect, f.ward_ids)
 
         def work(conn: sqlite3.Connection) -> str:
             count, last = 0, 0
             if not f.empty:
-                count, last = conn.execute(f"SELECT COUNT(*), MAX(id) FROM incidents{where}", params).fetchone()
-            wards = [] if f.ward_ids == () else conn.execute(
-                wards_sql + " ORDER BY ward_id", list(f.ward_ids or ())
-            ).fetchall()
-            return self.scope_token(self._store_id, f, count, last, wards)
+                count, last = conn.execute(counts.text, counts.params).fetchone()
+            rows = [] if f.ward_ids == () else conn.execute(wards.text, wards.params).fetchall()
+            return self.scope_token(self._store_id, f, count, last, rows)
 
         return self._read("reading the scope version", work)
