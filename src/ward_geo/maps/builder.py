@@ -23,8 +23,9 @@ The code lives in one module per concern; this module keeps the names importable
 * :mod:`ward_geo.maps.page` – the builders (:func:`ward_map`, :func:`city_map`,
   :func:`write_maps`) and :class:`MapOptions`;
 * :mod:`ward_geo.maps.payloads` – the JSON data drawn (incidents, streets, wards, hotspots,
-  patrol plans), with :mod:`ward_geo.maps.popups` (popup HTML) and
-  :mod:`ward_geo.maps.periods` (local times and time-slider periods);
+  patrol plans), with :mod:`ward_geo.maps.patrol` (routes and stops),
+  :mod:`ward_geo.maps.popups` (popup HTML) and :mod:`ward_geo.maps.periods` (local times
+  and time-slider periods);
 * :mod:`ward_geo.maps.elements` – layers, legend, info box and controls;
 * :mod:`ward_geo.maps.style` – colours, line styles and interface words;
 * :mod:`ward_geo.maps.output` – inlined assets, rendering, the offline check, saving.
