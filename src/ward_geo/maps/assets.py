@@ -174,7 +174,7 @@ def _npm_pack(package: AssetPackage, workdir: Path) -> Path:
         raise ConfigurationError(
             f"integrity of {package.spec} reported by npm ({info.get('integrity')}) differs from the manifest"
         )
-    tarball = workdir / info["filename"]
+    tarball = workdir / str(info["filename"])
     actual = _sha512_integrity(tarball)
     if actual != package.integrity:
         raise ConfigurationError(f"tarball of {package.spec} has integrity {actual}, manifest says {package.integrity}")

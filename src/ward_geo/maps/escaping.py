@@ -1,4 +1,4 @@
-"""Escaping of data strings on their way into map HTML.
+r"""Escaping of data strings on their way into map HTML.
 
 Two contexts exist in a map page:
 
@@ -15,6 +15,9 @@ Every string that comes from data is passed through :func:`escape_html` in Pytho
 is put into the page's data (the browser code inserts those strings as HTML), and every data
 structure is embedded with :func:`script_json`. Jinja templates never interpolate data
 directly, so ``{{ ... }}`` inside data stays literal text.
+
+Turning numpy and pandas values into plain JSON data is not escaping:
+:func:`ward_geo.jsonsafe.json_safe` does that (re-exported here for old imports).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import html
 import json
 import math
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from ward_geo.jsonsafe import json_safe
 
 __all__ = ["escape_html", "script_json", "json_safe"]
 
@@ -56,23 +60,6 @@ def escape_html(value: object) -> str:
     return text.replace("`", "&#96;").replace("{", "&#123;").replace("}", "&#125;")
 
 
-def json_safe(value: Any) -> Any:
-    """Convert numpy scalars/arrays, NaN and tuples into plain JSON-compatible values."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return str(value)
-
-
 def _default(value: Any) -> Any:
     if isinstance(value, (np.generic, np.ndarray)):
         return json_safe(value)
@@ -82,7 +69,7 @@ def _default(value: Any) -> Any:
 
 
 def script_json(value: Any) -> str:
-    """Serialise ``value`` as JSON that is safe inside an inline ``<script>`` element.
+    r"""Serialise ``value`` as JSON that is safe inside an inline ``<script>`` element.
 
     >>> script_json({"d": "</script><b>&"})
     '{"d":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026"}'
