@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ward_geo.store.base import IncidentStore
 
 __all__ = ["HotspotSet", "DEFAULT_METHOD", "set_definition", "compute_hotspot_set", "ward_hotspot_set",
-           "name_hotspots", "reference_streets"]
+           "name_hotspots", "reference_streets", "store_hotspots"]
 
 DEFAULT_METHOD = "auto"
 #: Version of the rules that build a set; part of every key, so a new rule gives new sets.
@@ -275,3 +275,29 @@ def ward_hotspot_set(
     )
     store.put_hotspot_set(record)
     return HotspotSet(computed.set_id, key, version, definition, computed.hotspots, computed.created_at)
+
+
+def store_hotspots(store: IncidentStore | None = None, **kwargs: Any) -> gpd.GeoDataFrame:
+    """:func:`~ward_geo.analysis.hotspots.find_hotspots` on the incidents of a store.
+
+    Parameters
+    ----------
+    store : IncidentStore, optional
+        The store to read; ``None`` opens the configured one (``ward_geo.store.open_store``)
+        for the call.
+    **kwargs
+        Any keyword of ``find_hotspots`` but ``incidents`` and ``store``; the filters
+        (wards, categories, window) are pushed down to the store's query.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hotspot table ``find_hotspots`` returns.
+    """
+    from ward_geo.analysis.hotspots import find_hotspots
+    from ward_geo.store import open_store
+
+    if store is not None:
+        return find_hotspots(store=store, **kwargs)
+    with open_store() as opened:
+        return find_hotspots(store=opened, **kwargs)

@@ -315,8 +315,9 @@ def find_hotspots(
     Parameters
     ----------
     incidents : GeoDataFrame, optional
-        Canonical incidents (see :mod:`ward_geo.schema`). ``None`` reads them from ``store``
-        (or the configured store), with the filters pushed down to the store's query.
+        Canonical incidents (see :mod:`ward_geo.schema`). ``None`` reads them from ``store``,
+        with the filters pushed down to the store's query (:func:`ward_geo.workflows.store_hotspots`
+        reads the configured store).
     boundaries : GeoDataFrame, optional
         Wards (``ward_id`` + polygons): ``ward_ids`` / ``ward_shares`` by area, the study area.
         When reading from a store, the store's wards.

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ward_geo import schema
 from ward_geo.analysis.hotspots.forecast import HORIZONS
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
 from ward_geo.categories import CATEGORIES, CATEGORY_CODES
@@ -299,48 +300,17 @@ def default_window(times: pd.Series, request: HotspotRequest) -> tuple[pd.Timest
                           f"({until.tz_convert(zone).date().isoformat()}, {zone})")
 
 
+#: Columns find_hotspots reads besides the geometry.
+_ANALYSED_COLUMNS = ("incident_id", "category", "occurred_at")
+
+
 def check_incidents(gdf: gpd.GeoDataFrame) -> None:
-    """Raise :class:`InputError` naming the rows and field when the incidents are unusable."""
-    problems: list[str] = []
-    if gdf.crs is None:
-        problems.append("incidents have no CRS; declare one (for example crs='EPSG:4326')")
-    for col in ("incident_id", "category", "occurred_at"):
-        if col not in gdf.columns:
-            problems.append(f"incidents have no {col!r} column (read them with ward_geo.read_incidents)")
-    if problems:
-        raise InputError("; ".join(problems))
-    geoms = gdf.geometry.values
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        raise InputError(
-            f"{len(bad)} incident(s) have no geometry (rows {', '.join(map(str, bad[:10].tolist()))}"
-            f"{', ...' if len(bad) > 10 else ''}); field 'geometry' must be a point",
-            details={"rows": bad[:100].tolist(), "field": "geometry"},
-        )
-    bad = np.flatnonzero(shapely.get_type_id(geoms) != 0)
-    if len(bad):
-        raise InputError(
-            f"{len(bad)} incident geometry(ies) are not points (rows {', '.join(map(str, bad[:10].tolist()))}); "
-            "field 'geometry' must be a Point",
-            details={"rows": bad[:100].tolist(), "field": "geometry"},
-        )
-    ids = gdf["incident_id"]
-    missing = np.flatnonzero(ids.isna().to_numpy())
-    if len(missing):
-        raise InputError(
-            f"{len(missing)} incident(s) have no incident_id (rows {', '.join(map(str, missing[:10].tolist()))})",
-            details={"rows": missing[:100].tolist(), "field": "incident_id"},
-        )
-    # ids in strictly increasing order (the canonical order, as stored) are unique: no hash table
-    dup = None if strictly_increasing(id_text(ids)) else ids.astype(str).duplicated(keep=False).to_numpy()
-    if dup is not None and dup.any():
-        rows = np.flatnonzero(dup)
-        raise InputError(
-            f"incident_id must be unique; {int(dup.sum())} rows share ids "
-            f"(rows {', '.join(map(str, rows[:10].tolist()))}, ids "
-            f"{', '.join(map(repr, ids[dup].astype(str).unique()[:5]))})",
-            details={"rows": rows[:100].tolist(), "field": "incident_id"},
-        )
+    """Raise :class:`InputError` naming the rows and field when the incidents are unusable.
+
+    The checks are :func:`ward_geo.schema.check_incidents` (the one validator of the canonical
+    incident table) on the columns the analysis reads, without reprojection.
+    """
+    schema.check_incidents(gdf, required=_ANALYSED_COLUMNS, to_wgs84=False)
 
 
 def filter_incidents(gdf: gpd.GeoDataFrame, categories: list[str] | None, since: pd.Timestamp | None,
@@ -414,18 +384,14 @@ def select_incidents(
         query = {"ward_ids": request.ward_ids, "categories": request.categories,
                  "since": request.since, "until": request.until}
         if store is None:
-            from ward_geo.store import open_store
-
-            with open_store() as opened:
-                gdf = opened.query(**query)
-                if boundaries is None:
-                    stored = opened.boundaries()
-                    boundaries = stored if len(stored) else None
-        else:
-            gdf = store.query(**query)
-            if boundaries is None:
-                stored = store.boundaries()
-                boundaries = stored if len(stored) else None
+            raise InputError(
+                "give incidents or store=: find_hotspots reads a store only when it is passed one "
+                "(ward_geo.workflows.store_hotspots reads the configured store)"
+            )
+        gdf = store.query(**query)
+        if boundaries is None:
+            stored = store.boundaries()
+            boundaries = stored if len(stored) else None
     check_incidents(gdf)
     if gdf.attrs:  # the reader's report rides in attrs; pandas would deep-copy it on every access
         gdf = gdf.copy(deep=False)
