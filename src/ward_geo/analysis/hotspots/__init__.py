@@ -40,6 +40,7 @@ from ward_geo.analysis.hotspots.polygons import (
     DEFAULT_MAX_AREA_SHARE,
     MIN_BUFFER_M,
     hotspot_polygons,
+    points_within,
 )
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY, Clustering, MethodInput, run_method
 from ward_geo.analysis.hotspots.request import (
@@ -119,8 +120,7 @@ def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w:
     total = np.bincount(labels[member], weights=w[member], minlength=k).astype(np.float64)
     loose = np.flatnonzero(~member & (w > 0))
     if len(loose):
-        tree = shapely.STRtree(polygons_m)
-        pts, polys = tree.query(shapely.points(X[loose]), predicate="within")
+        pts, polys = points_within(polygons_m, X[loose])
         total += np.bincount(polys, weights=w[loose[pts]], minlength=k)
     return total
 

@@ -37,6 +37,7 @@ __all__ = [
     "hotspot_polygons",
     "member_polygons",
     "single_polygons",
+    "points_within",
     "MIN_BUFFER_M",
     "DEFAULT_MAX_ACROSS_M",
     "DEFAULT_MAX_AREA_SHARE",
@@ -306,6 +307,56 @@ def _distinct_positions(
     small = sizes[lab[first]] <= SNAP_ABOVE
     coords[small] = pts[first[small]]
     return coords, lab[first], buffers
+
+
+def points_within(polygons: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point, polygon) where point ``xy[i]`` lies within polygon ``polygons[j]``.
+
+    The same pairs as ``shapely.STRtree(polygons).query(shapely.points(xy), predicate="within")``
+    (a point on a polygon's boundary is not within it), ordered by point and then polygon, but no
+    point geometry is built: the points are sorted by x once, each polygon tests only the points
+    inside its bounding box, with :func:`shapely.contains_xy` on the prepared polygon.
+
+    Parameters
+    ----------
+    polygons : ndarray of shapely geometries
+        Polygons (missing or empty entries contain nothing).
+    xy : ndarray, shape (n, 2)
+        Point coordinates in the polygons' CRS.
+
+    Returns
+    -------
+    tuple of ndarray of int64
+        Point indices and polygon indices of every pair.
+    """
+    none = np.empty(0, dtype=np.int64)
+    if len(polygons) == 0 or len(xy) == 0:
+        return none, none
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    bounds = shapely.bounds(polygons)
+    lo = np.searchsorted(xs, bounds[:, 0], side="left")
+    hi = np.searchsorted(xs, bounds[:, 2], side="right")
+    pts: list[np.ndarray] = []
+    polys: list[np.ndarray] = []
+    for j in np.flatnonzero(hi > lo).tolist():
+        cand = by_x[lo[j]:hi[j]]
+        y = xy[cand, 1]
+        cand = cand[(y >= bounds[j, 1]) & (y <= bounds[j, 3])]
+        if not len(cand):
+            continue
+        poly = polygons[j]
+        shapely.prepare(poly)
+        inside = cand[shapely.contains_xy(poly, xy[cand, 0], xy[cand, 1])]
+        if len(inside):
+            pts.append(inside)
+            polys.append(np.full(len(inside), j, dtype=np.int64))
+    if not pts:
+        return none, none
+    pt = np.concatenate(pts).astype(np.int64)
+    poly_of = np.concatenate(polys)
+    order = np.lexsort((poly_of, pt))
+    return pt[order], poly_of[order]
 
 
 def single_polygons(polys: np.ndarray) -> np.ndarray:
