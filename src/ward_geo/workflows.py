@@ -57,6 +57,7 @@ class HotspotSet:
 
     @property
     def ward_ids(self) -> list[str]:
+        """The wards of the set's definition."""
         return list(self.definition.get("ward_ids") or [])
 
     def summary(self) -> dict[str, Any]:
@@ -76,12 +77,13 @@ class HotspotSet:
 def set_definition(ward_ids: Sequence[str], *, method: str = DEFAULT_METHOD, categories: Sequence[str] | None = None,
                    since: object = None, until: object = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """The definition of a hotspot set (without its data version), JSON-safe and canonical."""
-    return json_safe({
+    definition: dict[str, Any] = json_safe({
         "rules": RULES_VERSION, "ward_ids": sorted(str(w) for w in ward_ids), "method": method,
         "categories": sorted(categories) if categories is not None else None,
         "since": None if since is None else str(since), "until": None if until is None else str(until),
         "params": dict(sorted((params or {}).items())),
     })
+    return definition
 
 
 def _digest(*parts: str) -> str:
@@ -225,8 +227,10 @@ def ward_hotspot_set(
     params: dict[str, Any] | None = None,
     refresh: bool = False,
 ) -> HotspotSet:
-    """The hotspot set of wards in a store: read when the store has it for the current data,
-    else computed and kept (see the module notes).
+    """Return the hotspot set of wards in a store.
+
+    It is read when the store has it for the current data, else computed and kept (see the
+    module notes).
 
     Parameters
     ----------

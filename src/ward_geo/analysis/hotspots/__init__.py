@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ward_geo.analysis.hotspots.forecast import DEFAULT_HALF_LIFE_DAYS, forecast_counts, recency_weights
 from ward_geo.analysis.hotspots.polygons import (
@@ -111,8 +110,11 @@ def _groups(gdf: gpd.GeoDataFrame, per_category: bool) -> list[tuple[str | None,
 
 
 def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Sum of ``w`` over the incidents in each place: its members, plus unclustered incidents
-    inside the polygon (members of other hotspots are counted once, in their own)."""
+    """Sum of ``w`` over the incidents in each place.
+
+    A place holds its members, plus the unclustered incidents inside the polygon (members of
+    other hotspots are counted once, in their own).
+    """
     k = len(polygons_m)
     if k == 0:
         return np.empty(0)
@@ -232,7 +234,9 @@ def delivered_hotspots(
             sub, polys = res.labels.copy(), np.asarray(res.polygons, dtype=object)
             parent = np.arange(len(polys))
         else:
-            sub, polys, parent = hotspot_polygons(inp.X, res.labels, max_area_m2=max_area, **shape)
+            sub, polys, parent = hotspot_polygons(
+                inp.X, res.labels, max_area_m2=max_area, buffer_m=shape["buffer_m"],
+                max_across_m=shape["max_across_m"], concave_ratio=shape["concave_ratio"])
         clock.lap("polygons")
         k = len(polys)
         sub = sub.copy()

@@ -27,6 +27,7 @@ are left unclustered (counted in ``n_noise`` of the table's parameters), never m
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -179,7 +180,9 @@ _MAX_SLICES = 2
 _SLICE_BITS = max(1, (_MAX_SLICES - 1).bit_length())
 
 
-def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np.ndarray) -> list[list[np.ndarray]]:
+def bisect_groups(
+    points: np.ndarray, parts: list[np.ndarray], limit: float | Sequence[float] | np.ndarray
+) -> list[list[np.ndarray]]:
     """Cut each part across its principal axis until every piece is at most ``limit`` across.
 
     All parts are cut together, one level at a time (vectorised over groups, no sort). A piece
@@ -211,8 +214,8 @@ def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np
     pieces: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n_parts)]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     live = np.flatnonzero(sizes > 0)
-    for j in np.flatnonzero(sizes == 0):
-        pieces[int(j)].append((0, np.asarray(parts[int(j)], dtype=np.int64)))
+    for empty in np.flatnonzero(sizes == 0).tolist():
+        pieces[empty].append((0, np.asarray(parts[empty], dtype=np.int64)))
     if len(live):
         idx = np.concatenate([np.sort(np.asarray(parts[int(j)], dtype=np.int64)) for j in live])
         node = np.repeat(np.arange(len(live)), sizes[live])
@@ -482,7 +485,7 @@ def hotspot_polygons(
             basins = _peak_basins(X[idx], cell, min_members)
             basins_of[c] = [idx[basins == b] for b in range(int(basins.max()) + 1)]
     flat = [part for c in basins_of for part in basins_of[c]]
-    cut = iter(bisect_groups(X, flat, limit) if flat else [])
+    cut = iter(bisect_groups(X, flat, limit) if flat and limit is not None else [])
     groups: list[np.ndarray] = []
     parents: list[int] = []
     is_whole: list[bool] = []
