@@ -101,3 +101,16 @@ def test_new_data_gives_a_new_version_only_where_it_lands(filled_store):
         assert ward_hotspot_set(store, OTHER).set_id != other.set_id  # new data there: new version
         listing = store.hotspot_sets(ward_id=OTHER)
         assert len(listing) == 2
+
+
+def test_store_hotspots_reads_the_configured_store_like_find_hotspots_on_it(filled_store):
+    from ward_geo.analysis.hotspots import find_hotspots
+    from ward_geo.workflows import store_hotspots
+
+    kwargs = {"ward_ids": [WARD], "method": "dbscan", "eps": 60, "min_samples": 5}
+    configured = store_hotspots(**kwargs)
+    with open_store() as store:
+        given = find_hotspots(store=store, **kwargs)
+    assert len(configured) > 0
+    assert configured["hotspot_id"].tolist() == given["hotspot_id"].tolist()
+    assert configured.geometry.geom_equals_exact(given.geometry, tolerance=0).all()

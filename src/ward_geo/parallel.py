@@ -14,10 +14,10 @@ everything in the calling thread.
 from __future__ import annotations
 
 import os
-from itertools import pairwise
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import numpy as np

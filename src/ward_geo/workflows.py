@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ward_geo.store.base import IncidentStore
 
 __all__ = ["HotspotSet", "DEFAULT_METHOD", "set_definition", "compute_hotspot_set", "ward_hotspot_set",
-           "name_hotspots", "reference_streets"]
+           "name_hotspots", "reference_streets", "store_hotspots"]
 
 DEFAULT_METHOD = "auto"
 #: Version of the rules that build a set; part of every key, so a new rule gives new sets.
@@ -57,6 +57,7 @@ class HotspotSet:
 
     @property
     def ward_ids(self) -> list[str]:
+        """The wards of the set's definition."""
         return list(self.definition.get("ward_ids") or [])
 
     def summary(self) -> dict[str, Any]:
@@ -76,12 +77,13 @@ class HotspotSet:
 def set_definition(ward_ids: Sequence[str], *, method: str = DEFAULT_METHOD, categories: Sequence[str] | None = None,
                    since: object = None, until: object = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """The definition of a hotspot set (without its data version), JSON-safe and canonical."""
-    return json_safe({
+    definition: dict[str, Any] = json_safe({
         "rules": RULES_VERSION, "ward_ids": sorted(str(w) for w in ward_ids), "method": method,
         "categories": sorted(categories) if categories is not None else None,
         "since": None if since is None else str(since), "until": None if until is None else str(until),
         "params": dict(sorted((params or {}).items())),
     })
+    return definition
 
 
 def _digest(*parts: str) -> str:
@@ -225,8 +227,10 @@ def ward_hotspot_set(
     params: dict[str, Any] | None = None,
     refresh: bool = False,
 ) -> HotspotSet:
-    """The hotspot set of wards in a store: read when the store has it for the current data,
-    else computed and kept (see the module notes).
+    """Return the hotspot set of wards in a store.
+
+    It is read when the store has it for the current data, else computed and kept (see the
+    module notes).
 
     Parameters
     ----------
@@ -275,3 +279,29 @@ def ward_hotspot_set(
     )
     store.put_hotspot_set(record)
     return HotspotSet(computed.set_id, key, version, definition, computed.hotspots, computed.created_at)
+
+
+def store_hotspots(store: IncidentStore | None = None, **kwargs: Any) -> gpd.GeoDataFrame:
+    """:func:`~ward_geo.analysis.hotspots.find_hotspots` on the incidents of a store.
+
+    Parameters
+    ----------
+    store : IncidentStore, optional
+        The store to read; ``None`` opens the configured one (``ward_geo.store.open_store``)
+        for the call.
+    **kwargs
+        Any keyword of ``find_hotspots`` but ``incidents`` and ``store``; the filters
+        (wards, categories, window) are pushed down to the store's query.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hotspot table ``find_hotspots`` returns.
+    """
+    from ward_geo.analysis.hotspots import find_hotspots
+    from ward_geo.store import open_store
+
+    if store is not None:
+        return find_hotspots(store=store, **kwargs)
+    with open_store() as opened:
+        return find_hotspots(store=opened, **kwargs)

@@ -404,10 +404,10 @@ def test_parameter_errors_are_collected(sf_robbery):
 
 def test_input_errors_name_rows_and_fields(sf_robbery):
     dup = pd.concat([sf_robbery.iloc[:5], sf_robbery.iloc[:1]], ignore_index=True)
-    with pytest.raises(InputError, match="incident_id must be unique") as info:
+    with pytest.raises(InputError, match=r"field incident_id: 2 rows share ids \(rows 0, 5;.*expected unique ids") as info:
         find_hotspots(dup, eps=100, min_samples=2)
-    assert info.value.details["field"] == "incident_id"
-    assert info.value.details["rows"] == [0, 5]
+    first = info.value.details["problems"][0]
+    assert (first["field"], first["row"]) == ("incident_id", 0)
     missing = sf_robbery.iloc[:5].copy()
     missing.loc[3, "geometry"] = None
     with pytest.raises(InputError, match=r"rows 3\b"):
@@ -417,6 +417,11 @@ def test_input_errors_name_rows_and_fields(sf_robbery):
         find_hotspots(no_crs, eps=100, min_samples=2)
     with pytest.raises(InputError, match="GeoDataFrame"):
         find_hotspots(pd.DataFrame({"a": [1]}))
+
+
+def test_find_hotspots_without_incidents_or_store_points_to_the_workflow():
+    with pytest.raises(InputError, match="give incidents or store=.*workflows.store_hotspots"):
+        find_hotspots(eps=100, min_samples=2)
 
 
 def test_priority_rule():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from _hotspot_fixtures import cincinnati_burglary  # noqa: F401  (fixture)
 
-from ward_geo.analysis.hotspots.polygons import _across, bisect_groups, hotspot_polygons
+from ward_geo.analysis.hotspots.polygons import _across, bisect_groups, hotspot_polygons, points_within
 
 
 def _blob(rng: np.random.Generator, n: int, centre: tuple[float, float], sx: float, sy: float) -> np.ndarray:
@@ -63,3 +64,36 @@ def test_hotspot_polygons_keep_members_inside_and_respect_the_caps():
     for g, poly in enumerate(polys):
         members = shapely.points(X[out == g])
         assert shapely.covers(poly, members).all()
+
+
+def _strtree_pairs(polygons: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pts, polys = shapely.STRtree(polygons).query(shapely.points(xy), predicate="within")
+    order = np.lexsort((polys, pts))
+    return pts[order], polys[order]
+
+
+def test_points_within_equals_the_strtree_query_on_real_hotspots(cincinnati_burglary):
+    from ward_geo.analysis.hotspots import find_hotspots
+
+    spots = find_hotspots(cincinnati_burglary, method="dbscan", eps=100, min_samples=4)
+    crs = spots.estimate_utm_crs()
+    polygons = np.asarray(spots.to_crs(crs).geometry.values, dtype=object)
+    xy = np.asarray(cincinnati_burglary.to_crs(crs).geometry.get_coordinates().to_numpy())
+    assert len(polygons) > 10
+    got = points_within(polygons, xy)
+    want = _strtree_pairs(polygons, xy)
+    assert len(got[0]) > 300
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_points_within_excludes_boundary_points_and_handles_overlaps_and_empties():
+    square = shapely.box(0, 0, 10, 10)
+    shifted = shapely.box(5, 5, 15, 15)
+    polygons = np.array([square, shapely.Polygon(), shifted], dtype=object)
+    xy = np.array([[1, 1], [10, 5], [7, 7], [0, 0], [14, 14], [20, 20], [5, 5.5]], dtype=float)
+    got = points_within(polygons, xy)
+    want = _strtree_pairs(polygons, xy)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert list(zip(got[0].tolist(), got[1].tolist(), strict=True)) == [(0, 0), (2, 0), (2, 2), (4, 2), (6, 0)]
+    empty = points_within(polygons[:0], xy)
+    assert len(empty[0]) == 0 and len(points_within(polygons, xy[:0])[0]) == 0

@@ -138,7 +138,7 @@ class TileLayout:
                 np.clip(y0, 0, self.ny - 1), np.clip(y1, 0, self.ny - 1))
 
     def with_groups(self, counts: np.ndarray, n_groups: int) -> TileLayout:
-        """This layout with occupied tiles packed into at most ``n_groups`` groups.
+        """Pack this layout's occupied tiles packed into at most ``n_groups`` groups.
 
         ``counts`` are the rows (own + halo) of every tile (:func:`tile_counts`); the
         largest tile goes first, each to the lightest group.
@@ -434,8 +434,9 @@ def label_tiles(x: np.ndarray, y: np.ndarray, tile: np.ndarray, core: np.ndarray
 
 def open_client(scheduler: str | None = None, *, n_workers: int = 2, memory_limit: str = "4GB",
                 processes: bool = True) -> Any:
-    """A Dask client for the scheduler at ``scheduler``, else a new
-    :class:`distributed.LocalCluster` of single-threaded workers (close both with
+    """Open a Dask client for the scheduler at ``scheduler``, else for a new local cluster.
+
+    The new :class:`distributed.LocalCluster` has single-threaded workers (close both with
     ``client.close()`` and ``client.cluster.close()``).
 
     Raises

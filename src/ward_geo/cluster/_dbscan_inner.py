@@ -13,11 +13,11 @@ from ward_geo.cluster._grid import (
     box_box_min_d2,
     box_max_d2,
     box_min_d2,
+    build_grid,
     cell_boxes,
     find_root,
-    union_roots,
-    build_grid,
     thread_budget,
+    union_roots,
 )
 
 # --------------------------------------------------------------------------- kernels

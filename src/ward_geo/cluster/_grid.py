@@ -153,8 +153,10 @@ def lower_bound(arr, lo, hi, value):
 
 @njit(cache=True, nogil=True)
 def neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write):
-    """Count (and with ``write`` store at ``out[offset:]``) the occupied cells of the
-    5 x 5 block around cell ``c``, itself excluded."""
+    """Count the occupied cells of the 5 x 5 block around cell ``c``, itself excluded.
+
+    With ``write``, also store them at ``out[offset:]``.
+    """
     k = 0
     j = col_of_cell[c]
     ncol = col_start.shape[0] - 1

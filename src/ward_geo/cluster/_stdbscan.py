@@ -24,16 +24,16 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from ward_geo.cluster._dbscan_inner import number_clusters, scatter_to
 from ward_geo.cluster._grid import (
     box_max_d2,
     box_min_d2,
+    build_grid,
     cell_boxes,
     find_root,
-    union_roots,
-    build_grid,
     thread_budget,
+    union_roots,
 )
-from ward_geo.cluster._dbscan_inner import number_clusters, scatter_to
 from ward_geo.cluster._validation import (
     DEFAULT_MAX_EPS_M,
     check_eps,

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ward_geo.analysis.hotspots.forecast import DEFAULT_HALF_LIFE_DAYS, forecast_counts, recency_weights
 from ward_geo.analysis.hotspots.polygons import (
@@ -40,6 +39,7 @@ from ward_geo.analysis.hotspots.polygons import (
     DEFAULT_MAX_AREA_SHARE,
     MIN_BUFFER_M,
     hotspot_polygons,
+    points_within,
 )
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY, Clustering, MethodInput, run_method
 from ward_geo.analysis.hotspots.request import (
@@ -110,8 +110,11 @@ def _groups(gdf: gpd.GeoDataFrame, per_category: bool) -> list[tuple[str | None,
 
 
 def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Sum of ``w`` over the incidents in each place: its members, plus unclustered incidents
-    inside the polygon (members of other hotspots are counted once, in their own)."""
+    """Sum of ``w`` over the incidents in each place.
+
+    A place holds its members, plus the unclustered incidents inside the polygon (members of
+    other hotspots are counted once, in their own).
+    """
     k = len(polygons_m)
     if k == 0:
         return np.empty(0)
@@ -119,8 +122,7 @@ def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w:
     total = np.bincount(labels[member], weights=w[member], minlength=k).astype(np.float64)
     loose = np.flatnonzero(~member & (w > 0))
     if len(loose):
-        tree = shapely.STRtree(polygons_m)
-        pts, polys = tree.query(shapely.points(X[loose]), predicate="within")
+        pts, polys = points_within(polygons_m, X[loose])
         total += np.bincount(polys, weights=w[loose[pts]], minlength=k)
     return total
 
@@ -232,7 +234,9 @@ def delivered_hotspots(
             sub, polys = res.labels.copy(), np.asarray(res.polygons, dtype=object)
             parent = np.arange(len(polys))
         else:
-            sub, polys, parent = hotspot_polygons(inp.X, res.labels, max_area_m2=max_area, **shape)
+            sub, polys, parent = hotspot_polygons(
+                inp.X, res.labels, max_area_m2=max_area, buffer_m=shape["buffer_m"],
+                max_across_m=shape["max_across_m"], concave_ratio=shape["concave_ratio"])
         clock.lap("polygons")
         k = len(polys)
         sub = sub.copy()
@@ -315,8 +319,9 @@ def find_hotspots(
     Parameters
     ----------
     incidents : GeoDataFrame, optional
-        Canonical incidents (see :mod:`ward_geo.schema`). ``None`` reads them from ``store``
-        (or the configured store), with the filters pushed down to the store's query.
+        Canonical incidents (see :mod:`ward_geo.schema`). ``None`` reads them from ``store``,
+        with the filters pushed down to the store's query (:func:`ward_geo.workflows.store_hotspots`
+        reads the configured store).
     boundaries : GeoDataFrame, optional
         Wards (``ward_id`` + polygons): ``ward_ids`` / ``ward_shares`` by area, the study area.
         When reading from a store, the store's wards.

@@ -201,7 +201,7 @@ def aggregate_hotspots(hotspots: gpd.GeoDataFrame, policy: AggregatePolicy) -> g
         if "name" in frame.columns:
             frame["name"] = [
                 _coord_name(g) if isinstance(n, str) and _COORD_NAME.match(n) else n
-                for n, g in zip(frame["name"], frame.geometry.array)
+                for n, g in zip(frame["name"], frame.geometry.array, strict=True)
             ]
     for column in ("first_seen", "last_seen"):
         if column in frame.columns:

@@ -27,6 +27,7 @@ are left unclustered (counted in ``n_noise`` of the table's parameters), never m
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -37,6 +38,7 @@ __all__ = [
     "hotspot_polygons",
     "member_polygons",
     "single_polygons",
+    "points_within",
     "MIN_BUFFER_M",
     "DEFAULT_MAX_ACROSS_M",
     "DEFAULT_MAX_AREA_SHARE",
@@ -178,7 +180,9 @@ _MAX_SLICES = 2
 _SLICE_BITS = max(1, (_MAX_SLICES - 1).bit_length())
 
 
-def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np.ndarray) -> list[list[np.ndarray]]:
+def bisect_groups(
+    points: np.ndarray, parts: list[np.ndarray], limit: float | Sequence[float] | np.ndarray
+) -> list[list[np.ndarray]]:
     """Cut each part across its principal axis until every piece is at most ``limit`` across.
 
     All parts are cut together, one level at a time (vectorised over groups, no sort). A piece
@@ -210,8 +214,8 @@ def bisect_groups(points: np.ndarray, parts: list[np.ndarray], limit: float | np
     pieces: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(n_parts)]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     live = np.flatnonzero(sizes > 0)
-    for j in np.flatnonzero(sizes == 0):
-        pieces[int(j)].append((0, np.asarray(parts[int(j)], dtype=np.int64)))
+    for empty in np.flatnonzero(sizes == 0).tolist():
+        pieces[empty].append((0, np.asarray(parts[empty], dtype=np.int64)))
     if len(live):
         idx = np.concatenate([np.sort(np.asarray(parts[int(j)], dtype=np.int64)) for j in live])
         node = np.repeat(np.arange(len(live)), sizes[live])
@@ -306,6 +310,56 @@ def _distinct_positions(
     small = sizes[lab[first]] <= SNAP_ABOVE
     coords[small] = pts[first[small]]
     return coords, lab[first], buffers
+
+
+def points_within(polygons: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point, polygon) where point ``xy[i]`` lies within polygon ``polygons[j]``.
+
+    The same pairs as ``shapely.STRtree(polygons).query(shapely.points(xy), predicate="within")``
+    (a point on a polygon's boundary is not within it), ordered by point and then polygon, but no
+    point geometry is built: the points are sorted by x once, each polygon tests only the points
+    inside its bounding box, with :func:`shapely.contains_xy` on the prepared polygon.
+
+    Parameters
+    ----------
+    polygons : ndarray of shapely geometries
+        Polygons (missing or empty entries contain nothing).
+    xy : ndarray, shape (n, 2)
+        Point coordinates in the polygons' CRS.
+
+    Returns
+    -------
+    tuple of ndarray of int64
+        Point indices and polygon indices of every pair.
+    """
+    none = np.empty(0, dtype=np.int64)
+    if len(polygons) == 0 or len(xy) == 0:
+        return none, none
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    bounds = shapely.bounds(polygons)
+    lo = np.searchsorted(xs, bounds[:, 0], side="left")
+    hi = np.searchsorted(xs, bounds[:, 2], side="right")
+    pts: list[np.ndarray] = []
+    polys: list[np.ndarray] = []
+    for j in np.flatnonzero(hi > lo).tolist():
+        cand = by_x[lo[j]:hi[j]]
+        y = xy[cand, 1]
+        cand = cand[(y >= bounds[j, 1]) & (y <= bounds[j, 3])]
+        if not len(cand):
+            continue
+        poly = polygons[j]
+        shapely.prepare(poly)
+        inside = cand[shapely.contains_xy(poly, xy[cand, 0], xy[cand, 1])]
+        if len(inside):
+            pts.append(inside)
+            polys.append(np.full(len(inside), j, dtype=np.int64))
+    if not pts:
+        return none, none
+    pt = np.concatenate(pts).astype(np.int64)
+    poly_of = np.concatenate(polys)
+    order = np.lexsort((poly_of, pt))
+    return pt[order], poly_of[order]
 
 
 def single_polygons(polys: np.ndarray) -> np.ndarray:
@@ -431,7 +485,7 @@ def hotspot_polygons(
             basins = _peak_basins(X[idx], cell, min_members)
             basins_of[c] = [idx[basins == b] for b in range(int(basins.max()) + 1)]
     flat = [part for c in basins_of for part in basins_of[c]]
-    cut = iter(bisect_groups(X, flat, limit) if flat else [])
+    cut = iter(bisect_groups(X, flat, limit) if flat and limit is not None else [])
     groups: list[np.ndarray] = []
     parents: list[int] = []
     is_whole: list[bool] = []

@@ -74,7 +74,7 @@ class Method:
 
 def suggest_eps_min_samples(X: np.ndarray, eps: float | None, min_samples: int | None,
              area_m2: float | None) -> tuple[float, int, str]:
-    """eps and min_samples: explicit values win; the rest from the data (and why)."""
+    """Eps and min_samples: explicit values win; the rest from the data (and why)."""
     from ward_geo.cluster import suggest_dbscan_params
 
     if eps is not None and min_samples is not None:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ward_geo import schema
 from ward_geo.analysis.hotspots.forecast import HORIZONS
 from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
 from ward_geo.categories import CATEGORIES, CATEGORY_CODES
@@ -77,7 +78,9 @@ def local_zone(timezone: str | None) -> str:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ParameterError(f"timezone {zone!r} is not an IANA time zone name (for example 'Asia/Ho_Chi_Minh')") from exc
+        raise ParameterError(
+            f"timezone {zone!r} is not an IANA time zone name (for example 'Asia/Ho_Chi_Minh')"
+        ) from exc
     return zone
 
 
@@ -86,7 +89,7 @@ def parse_time(value: object, name: str, zone: str, problems: list[str]) -> pd.T
     if value is None:
         return None
     try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
     except (TypeError, ValueError):
         problems.append(f"{name}={value!r} is not a date or timestamp (expected ISO 8601, e.g. 2025-01-31)")
         return None
@@ -109,7 +112,9 @@ def _validate_categories(categories: object, problems: list[str]) -> list[str] |
     cats = [str(c) for c in categories]
     unknown = [c for c in cats if c not in CATEGORIES]
     if unknown:
-        problems.append(f"unknown category code(s) {', '.join(map(repr, unknown))} (known: {', '.join(CATEGORY_CODES)})")
+        problems.append(
+            f"unknown category code(s) {', '.join(map(repr, unknown))} (known: {', '.join(CATEGORY_CODES)})"
+        )
     if not cats:
         problems.append("categories is an empty list; omit it to use every category")
     return sorted(set(cats), key=CATEGORY_CODES.index) if not unknown else None
@@ -171,7 +176,7 @@ def _validate_params(method: object, eps: object, min_samples: object, params: d
     if min_samples is not None:
         if method == "auto" or (entry is not None and not entry.uses_min_samples):
             problems.append(f"min_samples does not apply to method {method!r}")
-        elif not isinstance(min_samples, numbers.Integral) or isinstance(min_samples, bool) or int(min_samples) < 1:
+        elif isinstance(min_samples, bool) or not isinstance(min_samples, numbers.Integral) or int(min_samples) < 1:
             problems.append(f"min_samples must be an integer >= 1, got {min_samples!r}")
     for key in ("buffer_m", "bandwidth", "cell_size", "max_across_m"):
         _positive(params, key, "metres", problems)
@@ -193,7 +198,7 @@ def _validate_params(method: object, eps: object, min_samples: object, params: d
         if key in params and params[key] is not None:
             v = params[key]
             lowest = {"permutations": 0, "seed": 0, "min_cluster_size": 2}.get(key, 1)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or int(v) < lowest:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < lowest:
                 problems.append(f"{key} must be an integer >= {lowest}, got {v!r}")
     if params.get("window") is not None:
         try:
@@ -267,8 +272,11 @@ def parse_request(
         problems.append(f"since ({since_ts.isoformat()}) must be before until ({until_ts.isoformat()})")
     if not isinstance(per_category, bool):
         problems.append(f"per_category must be true or false, got {per_category!r}")
-    if boundaries is not None and (not isinstance(boundaries, gpd.GeoDataFrame) or "ward_id" not in boundaries.columns):
-        problems.append("boundaries must be a GeoDataFrame with a 'ward_id' column (read them with ward_geo.read_boundaries)")
+    bad_boundaries = not isinstance(boundaries, gpd.GeoDataFrame) or "ward_id" not in boundaries.columns
+    if boundaries is not None and bad_boundaries:
+        problems.append(
+            "boundaries must be a GeoDataFrame with a 'ward_id' column (read them with ward_geo.read_boundaries)"
+        )
     if problems:
         raise ParameterError("invalid hotspot parameters: " + "; ".join(problems), details={"problems": problems})
     window = params.get("window", DEFAULT_WINDOW)
@@ -299,48 +307,17 @@ def default_window(times: pd.Series, request: HotspotRequest) -> tuple[pd.Timest
                           f"({until.tz_convert(zone).date().isoformat()}, {zone})")
 
 
+#: Columns find_hotspots reads besides the geometry.
+_ANALYSED_COLUMNS = ("incident_id", "category", "occurred_at")
+
+
 def check_incidents(gdf: gpd.GeoDataFrame) -> None:
-    """Raise :class:`InputError` naming the rows and field when the incidents are unusable."""
-    problems: list[str] = []
-    if gdf.crs is None:
-        problems.append("incidents have no CRS; declare one (for example crs='EPSG:4326')")
-    for col in ("incident_id", "category", "occurred_at"):
-        if col not in gdf.columns:
-            problems.append(f"incidents have no {col!r} column (read them with ward_geo.read_incidents)")
-    if problems:
-        raise InputError("; ".join(problems))
-    geoms = gdf.geometry.values
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        raise InputError(
-            f"{len(bad)} incident(s) have no geometry (rows {', '.join(map(str, bad[:10].tolist()))}"
-            f"{', ...' if len(bad) > 10 else ''}); field 'geometry' must be a point",
-            details={"rows": bad[:100].tolist(), "field": "geometry"},
-        )
-    bad = np.flatnonzero(shapely.get_type_id(geoms) != 0)
-    if len(bad):
-        raise InputError(
-            f"{len(bad)} incident geometry(ies) are not points (rows {', '.join(map(str, bad[:10].tolist()))}); "
-            "field 'geometry' must be a Point",
-            details={"rows": bad[:100].tolist(), "field": "geometry"},
-        )
-    ids = gdf["incident_id"]
-    missing = np.flatnonzero(ids.isna().to_numpy())
-    if len(missing):
-        raise InputError(
-            f"{len(missing)} incident(s) have no incident_id (rows {', '.join(map(str, missing[:10].tolist()))})",
-            details={"rows": missing[:100].tolist(), "field": "incident_id"},
-        )
-    # ids in strictly increasing order (the canonical order, as stored) are unique: no hash table
-    dup = None if strictly_increasing(id_text(ids)) else ids.astype(str).duplicated(keep=False).to_numpy()
-    if dup is not None and dup.any():
-        rows = np.flatnonzero(dup)
-        raise InputError(
-            f"incident_id must be unique; {int(dup.sum())} rows share ids "
-            f"(rows {', '.join(map(str, rows[:10].tolist()))}, ids "
-            f"{', '.join(map(repr, ids[dup].astype(str).unique()[:5]))})",
-            details={"rows": rows[:100].tolist(), "field": "incident_id"},
-        )
+    """Raise :class:`InputError` naming the rows and field when the incidents are unusable.
+
+    The checks are :func:`ward_geo.schema.check_incidents` (the one validator of the canonical
+    incident table) on the columns the analysis reads, without reprojection.
+    """
+    schema.check_incidents(gdf, required=_ANALYSED_COLUMNS, to_wgs84=False)
 
 
 def filter_incidents(gdf: gpd.GeoDataFrame, categories: list[str] | None, since: pd.Timestamp | None,
@@ -404,28 +381,26 @@ def select_incidents(
     store: IncidentStore | None,
     boundaries: gpd.GeoDataFrame | None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, int]:
-    """The checked, filtered incidents of a request in canonical order, the boundaries, and the
-    number of input rows (the default window is applied later, by :func:`default_window`)."""
+    """Select the checked, filtered incidents of a request in canonical order.
+
+    Returns them with the boundaries and the number of input rows (the default window is
+    applied later, by :func:`default_window`).
+    """
     if incidents is not None:
         if not isinstance(incidents, gpd.GeoDataFrame):
             raise InputError(f"incidents must be a GeoDataFrame, got {type(incidents).__name__}")
         gdf = incidents
     else:
-        query = {"ward_ids": request.ward_ids, "categories": request.categories,
-                 "since": request.since, "until": request.until}
         if store is None:
-            from ward_geo.store import open_store
-
-            with open_store() as opened:
-                gdf = opened.query(**query)
-                if boundaries is None:
-                    stored = opened.boundaries()
-                    boundaries = stored if len(stored) else None
-        else:
-            gdf = store.query(**query)
-            if boundaries is None:
-                stored = store.boundaries()
-                boundaries = stored if len(stored) else None
+            raise InputError(
+                "give incidents or store=: find_hotspots reads a store only when it is passed one "
+                "(ward_geo.workflows.store_hotspots reads the configured store)"
+            )
+        gdf = store.query(ward_ids=request.ward_ids, categories=request.categories,
+                          since=request.since, until=request.until)
+        if boundaries is None:
+            stored = store.boundaries()
+            boundaries = stored if len(stored) else None
     check_incidents(gdf)
     if gdf.attrs:  # the reader's report rides in attrs; pandas would deep-copy it on every access
         gdf = gdf.copy(deep=False)
@@ -475,7 +450,7 @@ def metric_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, CRS]:
     return out, crs
 
 
-def transform_geometries(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
+def transform_geometries(geoms: np.ndarray, source: CRS | str, target: CRS | str) -> np.ndarray:
     """``geoms`` (shapely, in ``source``) in ``target``, as ``GeoSeries.to_crs`` gives them.
 
     Geometries are projected in chunks of similar coordinate counts on the GEOS/PROJ threads
@@ -521,7 +496,8 @@ def incident_weights(gdf: gpd.GeoDataFrame, cat_codes: tuple[np.ndarray, list[st
         sev = np.where(np.isfinite(sev) & (sev >= 0), sev, 1.0)
     else:
         sev = 1.0
-    return (cat_w * sev).astype(np.float64)
+    weights: np.ndarray = (cat_w * sev).astype(np.float64)
+    return weights
 
 
 def study_wards(boundaries_m: gpd.GeoDataFrame | None, X: np.ndarray,

@@ -113,13 +113,19 @@ def _hash_ids(method: str, scope: str, ids_sorted: np.ndarray) -> str:
 
 def make_hotspot_ids(method: str, scopes: Sequence[str | None], member_groups: list[np.ndarray],
                      polygons_m: np.ndarray) -> list[str]:
-    """``<method>-<12 hex>`` per hotspot: a hash of its scope and sorted member ids (of its polygon
-    when it has no member, as a cold spot may)."""
+    """Give every hotspot its id, ``<method>-<12 hex>``.
+
+    The hex is a hash of its scope and sorted member ids (of its polygon when it has no member,
+    as a cold spot may).
+    """
     scope_list = [s if s is not None else "*" for s in scopes]
+
+    def by_polygon(i: int) -> str:
+        text = f"{method}|{scope_list[i]}|{shapely.to_wkt(polygons_m[i], rounding_precision=0)}"
+        return f"{method}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
     return [
-        _hash_ids(method, scope_list[i], member_groups[i])
-        if len(member_groups[i])
-        else f"{method}-{hashlib.sha1(f'{method}|{scope_list[i]}|{shapely.to_wkt(polygons_m[i], rounding_precision=0)}'.encode()).hexdigest()[:12]}"
+        _hash_ids(method, scope_list[i], member_groups[i]) if len(member_groups[i]) else by_polygon(i)
         for i in range(len(polygons_m))
     ]
 
