@@ -111,7 +111,8 @@ def read_boundaries(
     values = geoms.values.to_numpy() if hasattr(geoms.values, "to_numpy") else np.asarray(geoms.values)
     values = np.asarray(values, dtype=object)
     null = np.asarray([g is None for g in values], dtype=bool)
-    safe = np.where(null, None, values)
+    safe = values.copy()
+    safe[null] = None
     empty = ~null & shapely.is_empty(safe)
     for mask, reason in ((null, "missing geometry (null); wards need a polygon"),
                          (empty, "empty geometry; wards need a polygon")):
@@ -147,12 +148,15 @@ def read_boundaries(
 
     columns = list(table.columns)
     name_col = _explicit_column(table, name_field, "name") or find_column(columns, WARD_NAME_NAMES)
-    id_col = _explicit_column(table, id_field, "id") or (find_column(columns, WARD_ID_NAMES) if id_field is None else None)
+    id_col = _explicit_column(table, id_field, "id") or (
+        find_column(columns, WARD_ID_NAMES) if id_field is None else None
+    )
     en_col = find_column(columns, WARD_NAME_EN_NAMES)
     pop_col = find_column(columns, POPULATION_NAMES)
     names = (_as_text(table[name_col]).map(nfc).to_numpy(dtype=object, copy=True) if name_col is not None
              else np.full(n, None, dtype=object))
-    ids = _as_text(table[id_col]).to_numpy(dtype=object, copy=True) if id_col is not None else np.full(n, None, dtype=object)
+    ids = (_as_text(table[id_col]).to_numpy(dtype=object, copy=True) if id_col is not None
+           else np.full(n, None, dtype=object))
     if name_col is None and id_col is None:
         report.add(None, "name", f"no name column found (looked for {', '.join(WARD_NAME_NAMES)}); pass name_field=")
         report.rows_rejected = n
@@ -193,7 +197,8 @@ def read_boundaries(
         report.add(int(rows[i]), str(id_col or name_col), f"ward_id '{wid}' already used by row {seen[wid]}; "
                    f"renamed to '{new}'", "warning", wid)
         ids[i] = new
-    name_en = _as_text(table[en_col]).map(nfc).to_numpy(dtype=object, copy=True) if en_col is not None else np.full(n, None, object)
+    name_en = (_as_text(table[en_col]).map(nfc).to_numpy(dtype=object, copy=True) if en_col is not None
+               else np.full(n, None, object))
     population = pd.array([pd.NA] * n, dtype="Int64")
     if pop_col is not None:
         parsed = C.parse_coordinates(table[pop_col])

@@ -14,7 +14,9 @@ def _resolve_crs(value: Any, what: str = "crs") -> CRS | None:
     try:
         return CRS.from_user_input(value)
     except Exception:  # noqa: BLE001 - pyproj raises CRSError and others
-        raise ParameterError(f"{what}={value!r} is not a known CRS (expected for example 'EPSG:3405' or 4326)") from None
+        raise ParameterError(
+            f"{what}={value!r} is not a known CRS (expected for example 'EPSG:3405' or 4326)"
+        ) from None
 
 
 def _crs_label(crs: CRS | None) -> str | None:

@@ -190,8 +190,11 @@ def _is_sqlite_file(path: Path) -> bool:
 
 
 def _read_vector(source: Any, name: str, layer: str | int | None, *, sandbox: bool = False) -> _Loaded:
-    """Read a GDAL vector source. GeoPackage / SQLite files (whose views may never end) and
-    any ``sandbox`` read run in a child process within the read budgets."""
+    """Read a GDAL vector source.
+
+    GeoPackage / SQLite files (whose views may never end) and any ``sandbox`` read run in
+    a child process within the read budgets.
+    """
     from pyproj.exceptions import CRSError
 
     path = Path(source) if isinstance(source, (str, Path)) else None
@@ -205,7 +208,8 @@ def _read_vector(source: Any, name: str, layer: str | int | None, *, sandbox: bo
     except CRSError as exc:
         raise _crs_error(name, exc) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{name}: cannot read as a vector file ({scrub_paths(str(exc).strip(), path)[:300]})") from None
+        detail = scrub_paths(str(exc).strip(), path)[:300]
+        raise InputError(f"{name}: cannot read as a vector file ({detail})") from None
     except (ValueError, TypeError) as exc:
         if isinstance(exc, InputError):
             raise
@@ -219,7 +223,9 @@ def _read_vector(source: Any, name: str, layer: str | int | None, *, sandbox: bo
         except Exception:  # noqa: BLE001 - listing layers is advisory only
             layers = []
         if len(layers) > 1:
-            loaded.notes.append(f"{name} has {len(layers)} layers; read the first ({layers[0][0]}); pass layer= to choose")
+            loaded.notes.append(
+                f"{name} has {len(layers)} layers; read the first ({layers[0][0]}); pass layer= to choose"
+            )
     return loaded
 
 
@@ -252,15 +258,16 @@ def _spooled_vector(raw: bytes, label: str, layer: str | int | None) -> _Loaded:
 
 
 def _read_parquet(path: Path | IO[bytes], name: str) -> _Loaded:
+    shown_path = path if isinstance(path, Path) else None
     try:
         gdf = gpd.read_parquet(path)
     except ValueError:
         try:
             return _Loaded(pd.read_parquet(path).reset_index(drop=True), None, None, name)
         except Exception as exc:  # noqa: BLE001 - any pyarrow error means the file is unusable
-            raise InputError(f"{name}: cannot read as Parquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
+            raise InputError(f"{name}: cannot read as Parquet ({scrub_paths(str(exc), shown_path)})") from None
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{name}: cannot read as GeoParquet ({scrub_paths(str(exc), path if isinstance(path, Path) else None)})") from None
+        raise InputError(f"{name}: cannot read as GeoParquet ({scrub_paths(str(exc), shown_path)})") from None
     return _from_vector(gdf, name)
 
 
@@ -289,30 +296,37 @@ def _load(source: Any, *, layer: str | int | None = None, name: str | None = Non
     if isinstance(source, str) and text_is_data:
         source = source.encode("utf-8")
     if isinstance(source, (bytes, bytearray, memoryview)):
-        raw = bytes(source)
-        label = name or "upload"
-        if format == "geojson":
-            return _read_geojson(raw, label)
-        if format == "csv":
-            return _Loaded(_read_csv(raw, label), None, None, label)
-        if raw[:2] == b"\x1f\x8b":
-            with open_text_source(raw, label, ReadLimits.from_settings(), compression="gzip",
-                                  line_bound=False)() as fh:
-                raw = fh.read()
-        stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if stripped[:1] == b"{":
-            return _read_geojson(raw, label)
-        if raw[:16] == _SQLITE_MAGIC or format == "vector":
-            return _spooled_vector(raw, label, layer)
-        if raw[:4] == b"PK\x03\x04":
-            return _read_vector(raw, label, layer)  # zipped shapefile
-        if raw[:4] == b"PAR1":
-            return _read_parquet(io.BytesIO(raw), label)
-        return _Loaded(_read_csv(raw, label), None, None, label)
+        return _load_bytes(bytes(source), name or "upload", layer, format)
     if not isinstance(source, (str, Path)):
         raise ParameterError(f"cannot read incidents from a {type(source).__name__}; pass a path, bytes or a DataFrame")
     path = Path(source)
-    label = name or path.name
+    return _load_path(path, name or path.name, layer, format)
+
+
+def _load_bytes(raw: bytes, label: str, layer: str | int | None, format: str | None) -> _Loaded:
+    """Parse file content held in memory (the parser named by ``format``, else by magic bytes)."""
+    if format == "geojson":
+        return _read_geojson(raw, label)
+    if format == "csv":
+        return _Loaded(_read_csv(raw, label), None, None, label)
+    if raw[:2] == b"\x1f\x8b":
+        with open_text_source(raw, label, ReadLimits.from_settings(), compression="gzip",
+                              line_bound=False)() as fh:
+            raw = fh.read()
+    stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] == b"{":
+        return _read_geojson(raw, label)
+    if raw[:16] == _SQLITE_MAGIC or format == "vector":
+        return _spooled_vector(raw, label, layer)
+    if raw[:4] == b"PK\x03\x04":
+        return _read_vector(raw, label, layer)  # zipped shapefile
+    if raw[:4] == b"PAR1":
+        return _read_parquet(io.BytesIO(raw), label)
+    return _Loaded(_read_csv(raw, label), None, None, label)
+
+
+def _load_path(path: Path, label: str, layer: str | int | None, format: str | None) -> _Loaded:
+    """Parse a file on disk (the parser named by ``format``, else by the file suffix)."""
     if not path.exists():
         raise NotFoundError(f"file {path.name} does not exist")
     if path.is_dir() and path.suffix.lower() not in (".gdb",):
@@ -331,18 +345,23 @@ def _load(source: Any, *, layer: str | int | None = None, name: str | None = Non
     if lower.endswith(_PARQUET_SUFFIXES):
         return _read_parquet(path, label)
     if lower.endswith(".zip"):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                members = [m for m in zf.namelist() if not m.endswith("/")]
-        except zipfile.BadZipFile:
-            raise InputError(f"{label}: not a readable zip archive") from None
-        if any(m.lower().endswith((".shp", ".gpkg", ".geojson", ".json")) for m in members):
-            return _read_vector(path, label, layer, sandbox=any(m.lower().endswith(".gpkg") for m in members))
-        if len(members) == 1 and members[0].lower().endswith((".csv", ".tsv", ".txt")):
-            return _Loaded(_read_csv(path, label, "zip"), None, None, label)
-        raise InputError(f"{label}: the zip archive holds no shapefile, GeoPackage, GeoJSON or single CSV "
-                         f"({len(members)} members)")
+        return _load_zip(path, label, layer)
     if lower.endswith((".gz", ".bz2", ".xz")):
         with open_text_source(path, label, ReadLimits.from_settings(), line_bound=False)() as fh:
             return _load(fh.read(), layer=layer, name=label)
     return _read_vector(path, label, layer)
+
+
+def _load_zip(path: Path, label: str, layer: str | int | None) -> _Loaded:
+    """A zip archive: a shapefile, GeoPackage or GeoJSON inside (GDAL), or a single CSV."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.namelist() if not m.endswith("/")]
+    except zipfile.BadZipFile:
+        raise InputError(f"{label}: not a readable zip archive") from None
+    if any(m.lower().endswith((".shp", ".gpkg", ".geojson", ".json")) for m in members):
+        return _read_vector(path, label, layer, sandbox=any(m.lower().endswith(".gpkg") for m in members))
+    if len(members) == 1 and members[0].lower().endswith((".csv", ".tsv", ".txt")):
+        return _Loaded(_read_csv(path, label, "zip"), None, None, label)
+    raise InputError(f"{label}: the zip archive holds no shapefile, GeoPackage, GeoJSON or single CSV "
+                     f"({len(members)} members)")

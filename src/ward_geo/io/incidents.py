@@ -111,8 +111,11 @@ def _reference_boundaries(
 
 
 def _row_sources(table: pd.DataFrame, idx: np.ndarray, default: str, forced: bool) -> np.ndarray:
-    """Per-row ``source``: a ``source`` column of the file (a canonical export) wins over the
-    file name, unless the caller named the source explicitly; empty values take the default."""
+    """Per-row ``source`` of the accepted rows.
+
+    A ``source`` column of the file (a canonical export) wins over the file name, unless
+    the caller named the source explicitly; empty values take the default.
+    """
     out = np.full(len(idx), default, dtype=object)
     if forced or "source" not in table.columns:
         return out
@@ -179,7 +182,8 @@ def _validate(
     # --- coordinates, in the CRS they were given in
     geometry = loaded.geometry
     use_geometry = geometry is not None and lon is None and lat is None
-    if use_geometry and len(geometry) and geometry.isna().all() and find_column(list(table.columns), LON_NAMES):
+    all_null = geometry is not None and len(geometry) > 0 and bool(geometry.isna().all())
+    if use_geometry and all_null and find_column(list(table.columns), LON_NAMES):
         use_geometry = False
         report.note("every geometry is null; coordinates read from the longitude/latitude columns")
     if use_geometry:
@@ -250,7 +254,7 @@ def _validate(
             extent, against = tuple(ref.total_bounds), "the boundaries' extent"
         else:
             extent, against = None, "the valid degree ranges"
-        _check_degrees(x, y, ledger, coord_field=coord_field, lon_field=lon_field, lat_field=lat_field,
+        _check_degrees(x, y, ledger, fields=(coord_field, lon_field, lat_field),
                        declared_as=declared_as, extent=extent, against=against)
 
     # --- time, category, severity, description

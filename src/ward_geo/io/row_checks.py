@@ -104,7 +104,8 @@ def _points_from_geometry(geometry: gpd.GeoSeries, ledger: _Ledger) -> tuple[np.
     """x, y of point geometries; null, empty and non-point geometries rejected."""
     n = ledger.n
     null = geometry.isna().to_numpy()
-    geoms = np.where(null, None, np.asarray(geometry.values, dtype=object))
+    geoms = np.array(geometry.values, dtype=object)
+    geoms[null] = None
     empty = ~null & shapely.is_empty(geoms)
     types = np.asarray(shapely.get_type_id(geoms))
     ledger.reject(null, "geometry", "missing geometry (null); incidents need a point")
@@ -143,9 +144,13 @@ def _points_from_columns(table: pd.DataFrame, lon_col: str, lat_col: str,
     return out[0], out[1]
 
 
-def _check_degrees(x: np.ndarray, y: np.ndarray, ledger: _Ledger, *, coord_field: str, lon_field: str,
-                   lat_field: str, declared_as: str, extent: Sequence[float] | None, against: str) -> None:
-    """Degree plausibility: projected metres, swapped lat/lon (fixed in place), range, (0, 0)."""
+def _check_degrees(x: np.ndarray, y: np.ndarray, ledger: _Ledger, *, fields: tuple[str, str, str],
+                   declared_as: str, extent: Sequence[float] | None, against: str) -> None:
+    """Degree plausibility: projected metres, swapped lat/lon (fixed in place), range, (0, 0).
+
+    ``fields`` names the coordinates, the longitude and the latitude in the report.
+    """
+    coord_field, lon_field, lat_field = fields
     live = ~ledger.rejected & np.isfinite(x) & np.isfinite(y)
     proj = live & C.looks_projected(x, y)
     if proj.any():
