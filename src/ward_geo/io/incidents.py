@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any, Literal, overload
 
 import geopandas as gpd
@@ -67,6 +68,7 @@ from ward_geo.io.columns import (
     LAT_NAMES,
     LON_NAMES,
     _as_text,
+    _Columns,
     _map_categories,
     _pick_columns,
     _report_unmapped,
@@ -179,107 +181,39 @@ def _validate(
                          category_field=options.category_field, time_field=options.time_field)
     _reject_nul_bytes(table, ledger)
 
-    # --- coordinates, in the CRS they were given in
-    geometry = loaded.geometry
-    use_geometry = geometry is not None and lon is None and lat is None
-    all_null = geometry is not None and len(geometry) > 0 and bool(geometry.isna().all())
-    if use_geometry and all_null and find_column(list(table.columns), LON_NAMES):
-        use_geometry = False
-        report.note("every geometry is null; coordinates read from the longitude/latitude columns")
-    if use_geometry:
-        assert geometry is not None
-        coord_field = lon_field = lat_field = "geometry"
-        src_crs = loaded.crs
-        if src_crs is not None and declared is not None and not src_crs.equals(declared):
-            report.note(f"the file declares {_crs_label(src_crs)}; crs={_crs_label(declared)} ignored")
-        src_crs = src_crs or declared
-        x, y = _points_from_geometry(geometry, ledger)
-        raw_x, raw_y = x.copy(), y.copy()
-    else:
-        lon_col = cols.lon or find_column(list(table.columns), LON_NAMES)
-        lat_col = cols.lat or find_column(list(table.columns), LAT_NAMES)
-        for word, col, names, kw in (("longitude", lon_col, LON_NAMES, "lon"), ("latitude", lat_col, LAT_NAMES, "lat")):
-            if col is None:
-                report.add(None, word, f"no {word} column found (looked for {', '.join(names)}); name it with {kw}=")
-        if lon_col is None or lat_col is None:
-            missing = " or ".join(w for w, c in (("longitude", lon_col), ("latitude", lat_col)) if c is None)
-            report.rows_rejected = n
-            raise InputError(f"{source}: no {missing} column found among {', '.join(map(str, table.columns))}; "
-                             "pass lon= and lat= to name them", report=report)
-        coord_field, lon_field, lat_field = f"{lon_col}/{lat_col}", str(lon_col), str(lat_col)
-        src_crs = declared
-        x, y = _points_from_columns(table, lon_col, lat_col, ledger)
-        raw_x = raw_y = np.full(n, np.nan)  # the raw text is part of the table already
-
-    # --- CRS: none declared means degrees (a vector layer gets a warning unless it is clearly metres)
-    if src_crs is None:
-        ok = np.isfinite(x) & np.isfinite(y) & ~ledger.rejected
-        if use_geometry:
-            if ok.any() and C.looks_projected(x[ok], y[ok]).mean() > 0.5:
-                raise ledger.file_error("crs", "the layer has no CRS and its coordinates are not degrees; pass crs=",
-                                        "the layer has no CRS and its coordinates look projected; pass crs= "
-                                        "(for example crs='EPSG:3405' for VN-2000 / UTM 48N)")
-            report.add(None, "crs", "the layer declares no CRS; read as EPSG:4326 (longitude/latitude degrees)",
-                       "warning")
-        crs_in = CRS.from_epsg(4326)
-    else:
-        crs_in = src_crs
+    # --- coordinates, in the CRS they were given in; none declared means degrees
+    pts = _coordinates(loaded, cols, declared, ledger, use_columns=lon is not None or lat is not None)
+    x, y, src_crs = pts.x, pts.y, pts.crs
+    coord_field, lon_field, lat_field = pts.fields
+    crs_in = _input_crs(pts, ledger)
     report.crs_in = _crs_label(crs_in)
     _check_earth_crs(crs_in, source)
     if not _is_wgs84(crs_in):
-        ok = ~ledger.rejected & np.isfinite(x) & np.isfinite(y)
-        if crs_in.is_projected:
-            tiny = ok & (np.abs(x) <= 180.0) & (np.abs(y) <= 90.0)
-            ledger.reject(tiny, coord_field, f"coordinates look like degrees but {_crs_label(crs_in)} (metres) was "
-                          "declared; drop crs= for longitude/latitude", _pairs(x, y))
-            ok &= ~tiny
-        try:
-            transformer = Transformer.from_crs(crs_in, CRS.from_epsg(4326), always_xy=True)
-        except Exception as exc:  # noqa: BLE001 - pyproj: no operation to EPSG:4326
-            raise _crs_error(source, exc) from None
-        tx, ty = transformer.transform(x[ok], y[ok], errcheck=False)
-        x[ok], y[ok] = tx, ty
-        ledger.reject(ok & ~(np.isfinite(x) & np.isfinite(y)), coord_field,
-                      f"coordinates cannot be transformed from {_crs_label(crs_in)} to EPSG:4326")
-        report.note(f"coordinates reprojected from {_crs_label(crs_in)} to EPSG:4326")
+        _reproject_to_wgs84(x, y, crs_in, coord_field, source, ledger)
     if ref is not None and ref_crs is not None and not ref_crs.equals(crs_in):
         report.note(f"incidents in {_crs_label(crs_in)} and boundaries in {_crs_label(ref_crs)}: "
                     "both compared in EPSG:4326")
     if crs_in.is_geographic:
         declared_as = (f"declared as degrees ({_crs_label(crs_in)})" if src_crs is not None
                        else "read as degrees (no crs= given)")
-        if region is not None:
-            extent, against = tuple(region), "the declared region"
-        elif ref is not None and len(ref):
-            extent, against = tuple(ref.total_bounds), "the boundaries' extent"
-        else:
-            extent, against = None, "the valid degree ranges"
+        extent, against = _expected_extent(region, ref)
         _check_degrees(x, y, ledger, fields=(coord_field, lon_field, lat_field),
                        declared_as=declared_as, extent=extent, against=against)
 
     # --- time, category, severity, description
     times = _check_times(table[cols.time], str(cols.time), tz, now, ledger)
-    raw_cat = (_as_text(table[cols.category]).to_numpy(dtype=object, copy=True) if cols.category is not None
-               else np.full(n, None, dtype=object))
+    raw_cat = _text_column(table, cols.category)
     codes, unmapped = _map_categories(raw_cat, category, category_map, cols.category is not None, ledger)
-    severity = np.full(n, np.nan)
-    if cols.severity is not None:
-        sev = C.parse_coordinates(table[cols.severity])
-        bad_sev = (sev.status == C.NON_NUMERIC) | (sev.status == C.NON_FINITE) | (sev.usable & (sev.values < 0))
-        severity = np.where(sev.usable & ~bad_sev, sev.values, np.nan)
-        ledger.warn(bad_sev & ~ledger.rejected, str(cols.severity), "severity is not a number >= 0; left empty",
-                    table[cols.severity].astype(object).to_numpy())
-    description = (_as_text(table[cols.description]).to_numpy(dtype=object, copy=True)
-                   if cols.description is not None else np.full(n, None, dtype=object))
+    severity = _severity(table, cols.severity, ledger)
+    description = _text_column(table, cols.description)
 
     # --- ids: the source's, else stable generated ones; duplicated source ids
-    ids = (_as_text(table[cols.id]).to_numpy(dtype=object, copy=True) if cols.id is not None
-           else np.full(n, None, dtype=object))
+    ids = _text_column(table, cols.id)
     if cols.id is not None:
         ids = _checked_ids(ids, str(cols.id), ledger)
     no_id = ids == None  # noqa: E711
     if no_id.any():
-        ids[no_id] = _generated_ids(table, raw_x, raw_y, source, no_id)[no_id]
+        ids[no_id] = _generated_ids(table, pts.raw_x, pts.raw_y, source, no_id)[no_id]
         report.note(f"{int(no_id.sum())} rows without an id got a stable generated id (prefix 'g-')")
     content = {
         "category_raw": raw_cat, "occurred_at": np.asarray(times.values.array.asi8), "lon": np.round(x, 7),
@@ -323,6 +257,126 @@ def _validate(
         top = "; ".join(f"{k} ({v})" for k, v in list(report.reason_counts().items())[:3])
         raise InputError(f"{source}: no usable rows among {n} ({top or 'the file has no data rows'})", report=report)
     return out, report
+
+
+@dataclass
+class _Points:
+    """Coordinates as given (before any reprojection) and where they came from."""
+
+    x: np.ndarray
+    y: np.ndarray
+    raw_x: np.ndarray
+    raw_y: np.ndarray
+    crs: CRS | None
+    fields: tuple[str, str, str]
+    from_geometry: bool
+
+
+def _coordinates(loaded: _Loaded, cols: _Columns, declared: CRS | None, ledger: _Ledger, *,
+                 use_columns: bool) -> _Points:
+    """The points of the table: its geometry, else its longitude/latitude columns."""
+    table = loaded.table
+    geometry = loaded.geometry
+    use_geometry = geometry is not None and not use_columns
+    all_null = geometry is not None and len(geometry) > 0 and bool(geometry.isna().all())
+    if use_geometry and all_null and find_column(list(table.columns), LON_NAMES):
+        use_geometry = False
+        ledger.report.note("every geometry is null; coordinates read from the longitude/latitude columns")
+    if use_geometry:
+        assert geometry is not None
+        coord_field = lon_field = lat_field = "geometry"
+        src_crs = loaded.crs
+        if src_crs is not None and declared is not None and not src_crs.equals(declared):
+            ledger.report.note(f"the file declares {_crs_label(src_crs)}; crs={_crs_label(declared)} ignored")
+        src_crs = src_crs or declared
+        x, y = _points_from_geometry(geometry, ledger)
+        raw_x, raw_y = x.copy(), y.copy()
+    else:
+        lon_col = cols.lon or find_column(list(table.columns), LON_NAMES)
+        lat_col = cols.lat or find_column(list(table.columns), LAT_NAMES)
+        for word, col, names, kw in (("longitude", lon_col, LON_NAMES, "lon"), ("latitude", lat_col, LAT_NAMES, "lat")):
+            if col is None:
+                ledger.report.add(None, word,
+                                  f"no {word} column found (looked for {', '.join(names)}); name it with {kw}=")
+        if lon_col is None or lat_col is None:
+            missing = " or ".join(w for w, c in (("longitude", lon_col), ("latitude", lat_col)) if c is None)
+            ledger.report.rows_rejected = ledger.n
+            found = ", ".join(map(str, table.columns))
+            raise InputError(f"{ledger.report.source}: no {missing} column found among {found}; "
+                             "pass lon= and lat= to name them", report=ledger.report)
+        coord_field, lon_field, lat_field = f"{lon_col}/{lat_col}", str(lon_col), str(lat_col)
+        src_crs = declared
+        x, y = _points_from_columns(table, lon_col, lat_col, ledger)
+        raw_x = raw_y = np.full(ledger.n, np.nan)  # the raw text is part of the table already
+    return _Points(x, y, raw_x, raw_y, src_crs, (coord_field, lon_field, lat_field), use_geometry)
+
+
+def _input_crs(pts: _Points, ledger: _Ledger) -> CRS:
+    """The CRS of the points: the declared one, else degrees (a vector layer with a warning)."""
+    x, y = pts.x, pts.y
+    if pts.crs is None:
+        ok = np.isfinite(x) & np.isfinite(y) & ~ledger.rejected
+        if pts.from_geometry:
+            if ok.any() and C.looks_projected(x[ok], y[ok]).mean() > 0.5:
+                raise ledger.file_error("crs", "the layer has no CRS and its coordinates are not degrees; pass crs=",
+                                        "the layer has no CRS and its coordinates look projected; pass crs= "
+                                        "(for example crs='EPSG:3405' for VN-2000 / UTM 48N)")
+            ledger.report.add(None, "crs",
+                              "the layer declares no CRS; read as EPSG:4326 (longitude/latitude degrees)", "warning")
+        crs_in = CRS.from_epsg(4326)
+    else:
+        crs_in = pts.crs
+    return crs_in
+
+
+def _reproject_to_wgs84(x: np.ndarray, y: np.ndarray, crs_in: CRS, coord_field: str, source: str,
+                        ledger: _Ledger) -> None:
+    """Transform the usable points from ``crs_in`` to EPSG:4326 in place; failures rejected."""
+    ok = ~ledger.rejected & np.isfinite(x) & np.isfinite(y)
+    if crs_in.is_projected:
+        tiny = ok & (np.abs(x) <= 180.0) & (np.abs(y) <= 90.0)
+        ledger.reject(tiny, coord_field, f"coordinates look like degrees but {_crs_label(crs_in)} (metres) was "
+                      "declared; drop crs= for longitude/latitude", _pairs(x, y))
+        ok &= ~tiny
+    try:
+        transformer = Transformer.from_crs(crs_in, CRS.from_epsg(4326), always_xy=True)
+    except Exception as exc:  # noqa: BLE001 - pyproj: no operation to EPSG:4326
+        raise _crs_error(source, exc) from None
+    tx, ty = transformer.transform(x[ok], y[ok], errcheck=False)
+    x[ok], y[ok] = tx, ty
+    ledger.reject(ok & ~(np.isfinite(x) & np.isfinite(y)), coord_field,
+                  f"coordinates cannot be transformed from {_crs_label(crs_in)} to EPSG:4326")
+    ledger.report.note(f"coordinates reprojected from {_crs_label(crs_in)} to EPSG:4326")
+
+
+def _expected_extent(region: Sequence[float] | None,
+                     ref: gpd.GeoDataFrame | None) -> tuple[tuple[float, ...] | None, str]:
+    """The extent the points should fit (for swap detection) and what it is, for messages."""
+    if region is not None:
+        return tuple(region), "the declared region"
+    if ref is not None and len(ref):
+        return tuple(ref.total_bounds), "the boundaries' extent"
+    return None, "the valid degree ranges"
+
+
+def _text_column(table: pd.DataFrame, column: str | None) -> np.ndarray:
+    """A column as stripped text with None for empty values (all None when there is no column)."""
+    if column is None:
+        return np.full(len(table), None, dtype=object)
+    text: np.ndarray = _as_text(table[column]).to_numpy(dtype=object, copy=True)
+    return text
+
+
+def _severity(table: pd.DataFrame, column: str | None, ledger: _Ledger) -> np.ndarray:
+    """Severity per row (NaN when absent); values that are not numbers >= 0 are left empty with a warning."""
+    if column is None:
+        return np.full(len(table), np.nan)
+    sev = C.parse_coordinates(table[column])
+    bad_sev = (sev.status == C.NON_NUMERIC) | (sev.status == C.NON_FINITE) | (sev.usable & (sev.values < 0))
+    ledger.warn(bad_sev & ~ledger.rejected, str(column), "severity is not a number >= 0; left empty",
+                table[column].astype(object).to_numpy())
+    out: np.ndarray = np.where(sev.usable & ~bad_sev, sev.values, np.nan)
+    return out
 
 
 @overload
