@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ward_geo.errors import InputError
 
@@ -204,7 +204,7 @@ def open_text_source(source: Path | bytes, name: str, limits: ReadLimits, *, com
         handle = raw()
         inner: IO[bytes]
         if kind == "gzip":
-            inner = gzip.GzipFile(fileobj=handle, mode="rb")
+            inner = cast(IO[bytes], gzip.GzipFile(fileobj=handle, mode="rb"))
         elif kind == "bz2":
             inner = bz2.BZ2File(handle, mode="rb")
         elif kind == "xz":
