@@ -80,6 +80,7 @@ class ReadLimits:
 
     @classmethod
     def from_settings(cls) -> ReadLimits:
+        """The bounds configured by the ``WARD_GEO_READ_*`` settings."""
         from ward_geo.settings import get_settings
 
         s = get_settings()
@@ -131,9 +132,11 @@ class BoundedReader(io.RawIOBase):
         self._lines = 1
 
     def readable(self) -> bool:
+        """Always True: the stream is read-only."""
         return True
 
     def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` within the bounds; return the number of bytes read."""
         view = memoryview(buffer).cast("B")
         try:
             data = self._inner.read(len(view))
@@ -163,6 +166,7 @@ class BoundedReader(io.RawIOBase):
         return n
 
     def close(self) -> None:
+        """Close the stream and the source under it."""
         try:
             self._inner.close()
         finally:

@@ -65,7 +65,9 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out.columns = [neutralise_formula(str(c)) for c in out.columns]
     return out
 
-__all__ = ["to_geojson", "geojson_text", "geojson_dumps", "write_geojson", "write_geoparquet", "read_geoparquet", "json_safe"]
+__all__ = [
+    "to_geojson", "geojson_text", "geojson_dumps", "write_geojson", "write_geoparquet", "read_geoparquet", "json_safe",
+]
 
 _JSON_COLUMNS_KEY = "ward_geo:json_columns"
 _LIST_COLUMNS_KEY = "ward_geo:list_columns"
