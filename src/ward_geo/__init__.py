@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "read_incidents": "ward_geo.io.readers",
     "assign_wards": "ward_geo.io.readers",
     "validate_incidents": "ward_geo.io.readers",
+    "ReaderOptions": "ward_geo.io.options",
     "ValidationReport": "ward_geo.io.validation",
     "ValidationIssue": "ward_geo.io.validation",
     "to_geojson": "ward_geo.io.writers",

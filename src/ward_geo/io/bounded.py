@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ward_geo.errors import InputError
 
@@ -80,6 +80,7 @@ class ReadLimits:
 
     @classmethod
     def from_settings(cls) -> ReadLimits:
+        """The bounds configured by the ``WARD_GEO_READ_*`` settings."""
         from ward_geo.settings import get_settings
 
         s = get_settings()
@@ -131,9 +132,11 @@ class BoundedReader(io.RawIOBase):
         self._lines = 1
 
     def readable(self) -> bool:
+        """Always True: the stream is read-only."""
         return True
 
     def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` within the bounds; return the number of bytes read."""
         view = memoryview(buffer).cast("B")
         try:
             data = self._inner.read(len(view))
@@ -163,6 +166,7 @@ class BoundedReader(io.RawIOBase):
         return n
 
     def close(self) -> None:
+        """Close the stream and the source under it."""
         try:
             self._inner.close()
         finally:
@@ -204,7 +208,7 @@ def open_text_source(source: Path | bytes, name: str, limits: ReadLimits, *, com
         handle = raw()
         inner: IO[bytes]
         if kind == "gzip":
-            inner = gzip.GzipFile(fileobj=handle, mode="rb")
+            inner = cast(IO[bytes], gzip.GzipFile(fileobj=handle, mode="rb"))
         elif kind == "bz2":
             inner = bz2.BZ2File(handle, mode="rb")
         elif kind == "xz":

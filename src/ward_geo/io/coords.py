@@ -76,7 +76,8 @@ class ParsedCoordinates:
     @property
     def usable(self) -> np.ndarray:
         """Boolean mask of values that are finite numbers (OK or COMMA_DECIMAL)."""
-        return (self.status == OK) | (self.status == COMMA_DECIMAL)
+        mask: np.ndarray = (self.status == OK) | (self.status == COMMA_DECIMAL)
+        return mask
 
 
 def parse_coordinates(values: Sequence[Any] | pd.Series | np.ndarray) -> ParsedCoordinates:
@@ -157,7 +158,8 @@ def looks_projected(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         finite = np.isfinite(x) & np.isfinite(y)
         beyond = (np.abs(x) > 180.0) | (np.abs(y) > 90.0)
         big = np.maximum(np.abs(x), np.abs(y)) >= 1000.0
-    return finite & beyond & big
+    projected: np.ndarray = finite & beyond & big
+    return projected
 
 
 def expand_extent(

@@ -111,7 +111,8 @@ def parse_times(values: Any, timezone: str, *, now: pd.Timestamp | None = None) 
         missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
 
         def match(pattern: str) -> np.ndarray:
-            return text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False) & ~missing
+            found: np.ndarray = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False) & ~missing
+            return found
 
         is_year = match(_YEAR)
         is_month = match(_MONTH)

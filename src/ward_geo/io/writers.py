@@ -65,7 +65,9 @@ def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out.columns = [neutralise_formula(str(c)) for c in out.columns]
     return out
 
-__all__ = ["to_geojson", "geojson_text", "geojson_dumps", "write_geojson", "write_geoparquet", "read_geoparquet", "json_safe"]
+__all__ = [
+    "to_geojson", "geojson_text", "geojson_dumps", "write_geojson", "write_geoparquet", "read_geoparquet", "json_safe",
+]
 
 _JSON_COLUMNS_KEY = "ward_geo:json_columns"
 _LIST_COLUMNS_KEY = "ward_geo:list_columns"
@@ -86,7 +88,7 @@ def _iso_timestamp(value: pd.Timestamp | _dt.datetime) -> str:
     ts = pd.Timestamp(value)
     if ts.tzinfo is None:
         ts = ts.tz_localize(_local_zone())
-    return ts.isoformat()
+    return str(ts.isoformat())
 
 
 #: Python types that are already plain JSON values (``bool`` is not ``int`` here: ``type`` is exact).
@@ -175,7 +177,7 @@ def _column_values(series: pd.Series) -> list[Any]:
     if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
         arr = series.to_numpy(dtype=np.float64)
         finite = np.isfinite(arr)
-        values = arr.tolist()
+        values: list[Any] = arr.tolist()
         if finite.all():
             return values
         return [v if ok else None for v, ok in zip(values, finite, strict=True)]
@@ -203,7 +205,8 @@ def _prepare_geometries(gdf: gpd.GeoDataFrame, precision: int) -> np.ndarray:
 def _geometry_texts(geoms: np.ndarray) -> list[str | None]:
     """GeoJSON text of every geometry, written by GEOS in one vectorised call; None where missing or empty."""
     out: list[str | None] = [None] * len(geoms)
-    present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)) if len(geoms) else []
+    present = (np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)) if len(geoms)
+               else np.zeros(0, dtype=np.intp))
     if len(present):
         for i, text in zip(present.tolist(), shapely.to_geojson(geoms[present]).tolist(), strict=True):
             out[i] = text
