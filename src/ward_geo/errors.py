@@ -26,6 +26,7 @@ __all__ = [
     "AuthenticationError",
     "PermissionDeniedError",
     "PayloadTooLargeError",
+    "UnsupportedMediaTypeError",
     "BusyError",
 ]
 
@@ -164,6 +165,13 @@ class PayloadTooLargeError(WardGeoError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(WardGeoError):
+    """A request body's content type (or encoding) is not one the endpoint reads."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class BusyError(WardGeoError):

@@ -53,6 +53,7 @@ class StrictJSONResponse(JSONResponse):
     """JSON that refuses NaN and infinities instead of writing invalid JSON."""
 
     def render(self, content: Any) -> bytes:
+        """Compact JSON; NaN or infinity raises instead of being written."""
         return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -89,7 +90,7 @@ async def error_response(request: Request, exc: Exception) -> Response:
             error = PayloadTooLargeError(str(exc.detail))
         else:
             error = WardGeoError(str(exc.detail))
-            error.status_code = exc.status_code  # type: ignore[misc]
+            error.status_code = exc.status_code
     elif isinstance(exc, WardGeoError):
         error = exc
     elif is_disk_full(exc):
@@ -113,7 +114,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
         content = json.loads(json.dumps(body, ensure_ascii=False, allow_nan=False, default=str))
     except ValueError:
         content = {"code": error.code, "message": error.message, "request_id": request_id}
-    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'} if isinstance(error, AuthenticationError) else None
+    challenge = {"WWW-Authenticate": 'ApiKey header="X-API-Key", Bearer'}
+    headers = challenge if isinstance(error, AuthenticationError) else None
     if isinstance(error, BusyError):
         headers = {"Retry-After": str(error.retry_after_s)}
     return StrictJSONResponse(content, status_code=status, headers=headers)
@@ -176,7 +178,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     keys = KeyStore(settings.resolved_api_keys_file)
     check_deployment(settings, active_keys=keys.active_count())
     configure_logging(settings.log_level)
-    from ward_geo.api.routes.incidents import clean_spool
+    from ward_geo.api.uploads import clean_spool
 
     removed = clean_spool(settings.resolved_spool_dir)
     if removed:

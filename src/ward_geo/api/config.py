@@ -72,7 +72,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -242,7 +242,7 @@ def check_deployment(settings: ApiSettings, *, active_keys: int) -> None:
             )
 
 
-def load_api_settings(**overrides: object) -> ApiSettings:
+def load_api_settings(**overrides: Any) -> ApiSettings:
     """Read :class:`ApiSettings` from the environment (plus ``overrides``).
 
     Raises

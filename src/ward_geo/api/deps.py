@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -197,7 +197,8 @@ def _warm_parser() -> None:
 
 async def get_state(request: Request) -> ServiceState:
     """The service state of the running app (async: no worker-thread hop)."""
-    return request.app.state.ward_geo
+    state: ServiceState = request.app.state.ward_geo
+    return state
 
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from `ward-geo keys create`.")
@@ -212,6 +213,7 @@ class Principal:
     role: str
 
     def allows(self, required: str) -> bool:
+        """Whether the caller's role is ``required`` or above."""
         return role_allows(self.role, required)
 
     @property
@@ -220,7 +222,7 @@ class Principal:
         return Caller(self.key_id, self.allows("analyst"))
 
 
-def require(role: str) -> Callable[..., Principal]:
+def require(role: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency that authenticates the request and demands at least ``role``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
@@ -243,3 +245,13 @@ def require(role: str) -> Callable[..., Principal]:
 
     dependency.__name__ = f"require_{role}"
     return dependency
+
+
+#: The service state of the running app, for routes: ``state: StateDep``.
+StateDep = Annotated[ServiceState, Depends(get_state)]
+#: An authenticated caller with at least the viewer role (aggregate hotspots, maps, plans).
+ViewerDep = Annotated[Principal, Depends(require("viewer"))]
+#: An authenticated caller with at least the analyst role (incident points).
+AnalystDep = Annotated[Principal, Depends(require("analyst"))]
+#: An authenticated caller with the admin role (ingest, metrics).
+AdminDep = Annotated[Principal, Depends(require("admin"))]

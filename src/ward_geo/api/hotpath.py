@@ -82,6 +82,7 @@ class HotPath:
                 self._routes.popitem(last=False)
 
     def route(self, ward_id: str, query_string: bytes, aggregate: bool) -> Route | None:
+        """The remembered route of this exact request, if any."""
         return self._routes.get((ward_id, query_string, aggregate))
 
     def tag(self, body: bytes) -> str:
@@ -125,6 +126,7 @@ class HotPathMiddleware:
         self.get_state = get_state
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        """Answer a remembered GET from the cache, else pass the request on."""
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return

@@ -55,6 +55,7 @@ class ApiKey:
 
     @property
     def active(self) -> bool:
+        """Whether the key has not been revoked."""
         return self.revoked_at is None
 
     def public(self) -> dict[str, object]:

@@ -45,6 +45,7 @@ class JsonLogFormatter(logging.Formatter):
     """Format records as one JSON object per line (extra fields in ``record.fields``)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line."""
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -95,96 +96,118 @@ class RequestContextMiddleware:
         self.body_total_timeout = float(body_total_timeout)
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        """Serve one ASGI exchange with a request id, body bounds and one access-log line."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
         headers = dict(scope.get("headers") or [])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        limit = self.body_limit(scope.get("path", ""))
-        status_holder = {"status": 500}
-
-        declared = headers.get(b"content-length")
-        too_large = False
-        if declared is not None:
-            try:
-                too_large = int(declared) > limit
-            except ValueError:
-                too_large = False
-
-        received = 0
-        body_done = False
-        flags = {"disconnected": False, "complete": False}
-        body_deadline = time.monotonic() + self.body_total_timeout
-
-        async def bounded_receive() -> dict[str, Any]:
-            nonlocal received, body_done
-            if body_done:  # after the body, receive() only waits for a hang-up: no time bound
-                message = await receive()
-            else:
-                wait = min(self.body_idle_timeout, body_deadline - time.monotonic())
-                message = None
-                with anyio.move_on_after(max(wait, 0.0)):
-                    message = await receive()
-                if message is None:
-                    raise RequestTimeoutError(
-                        f"the request body arrived too slowly (more than {self.body_idle_timeout:g} s between "
-                        f"chunks or {self.body_total_timeout:g} s in all); send it at once and retry",
-                        details={"idle_timeout_s": self.body_idle_timeout, "total_timeout_s": self.body_total_timeout},
-                    )
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLargeError(
-                        f"the request body exceeds the limit of {limit} bytes", details={"limit_bytes": limit}
-                    )
-                body_done = not message.get("more_body", False)
-            elif message["type"] == "http.disconnect":
-                flags["disconnected"] = True
-            return message
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                extra = [(b"x-request-id", request_id.encode("latin-1")), (b"x-content-type-options", b"nosniff")]
-                if message["status"] == 408:
-                    extra.append((b"connection", b"close"))
-                if not any(k.lower() == b"cache-control" for k, _ in message["headers"]):
-                    extra.append((b"cache-control", b"no-store"))  # police data: never kept by proxies
-                message["headers"] = [*message["headers"], *extra]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                flags["complete"] = True
-            await send(message)
-
+        exchange = _Exchange(self, request_id, self.body_limit(scope.get("path", "")), receive, send)
         try:
-            if too_large:
-                await _reject_too_large(limit, request_id, send_with_id)
+            if _declared_too_large(headers, exchange.limit):
+                await _reject_too_large(exchange.limit, request_id, exchange.send)
             else:
-                await self.app(scope, bounded_receive, send_with_id)
+                await self.app(scope, exchange.receive, exchange.send)
         except ClientDisconnect:
-            flags["disconnected"] = True  # nobody is left to answer; logged below as one line
+            exchange.disconnected = True  # nobody is left to answer; logged below as one line
         finally:
-            state = scope.get("state", {})
-            hung_up = flags["disconnected"] and not flags["complete"]
-            if hung_up:
-                status_holder["status"] = 499
-            access_log.info(
-                "client disconnected" if hung_up else "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status_holder["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        "key_id": state.get("key_id"),
-                        "client": (scope.get("client") or [None])[0],
-                    }
-                },
+            exchange.log(scope)
+
+
+def _declared_too_large(headers: dict[bytes, bytes], limit: int) -> bool:
+    declared = headers.get(b"content-length")
+    if declared is None:
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False
+
+
+class _Exchange:
+    """One request's body accounting, response headers and access-log fields."""
+
+    def __init__(self, owner: RequestContextMiddleware, request_id: str, limit: int,
+                 receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        self.idle_timeout = owner.body_idle_timeout
+        self.total_timeout = owner.body_total_timeout
+        self.request_id = request_id
+        self.limit = limit
+        self._receive = receive
+        self._send = send
+        self.started = time.perf_counter()
+        self.deadline = time.monotonic() + owner.body_total_timeout
+        self.received = 0
+        self.body_done = False
+        self.disconnected = False
+        self.complete = False
+        self.status = 500
+
+    async def _next_body_message(self) -> dict[str, Any]:
+        wait = min(self.idle_timeout, self.deadline - time.monotonic())
+        message: dict[str, Any] | None = None
+        with anyio.move_on_after(max(wait, 0.0)):
+            message = await self._receive()
+        if message is None:
+            raise RequestTimeoutError(
+                f"the request body arrived too slowly (more than {self.idle_timeout:g} s between "
+                f"chunks or {self.total_timeout:g} s in all); send it at once and retry",
+                details={"idle_timeout_s": self.idle_timeout, "total_timeout_s": self.total_timeout},
             )
+        return message
+
+    async def receive(self) -> dict[str, Any]:
+        """The app's ``receive``: body chunks within the size and time bounds."""
+        if self.body_done:  # after the body, receive() only waits for a hang-up: no time bound
+            message: dict[str, Any] = await self._receive()
+        else:
+            message = await self._next_body_message()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise PayloadTooLargeError(
+                    f"the request body exceeds the limit of {self.limit} bytes", details={"limit_bytes": self.limit}
+                )
+            self.body_done = not message.get("more_body", False)
+        elif message["type"] == "http.disconnect":
+            self.disconnected = True
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """The app's ``send``: adds the request id and the no-store / nosniff headers."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message.setdefault("headers", [])
+            extra = [(b"x-request-id", self.request_id.encode("latin-1")), (b"x-content-type-options", b"nosniff")]
+            if message["status"] == 408:
+                extra.append((b"connection", b"close"))
+            if not any(k.lower() == b"cache-control" for k, _ in message["headers"]):
+                extra.append((b"cache-control", b"no-store"))  # police data: never kept by proxies
+            message["headers"] = [*message["headers"], *extra]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete = True
+        await self._send(message)
+
+    def log(self, scope: dict[str, Any]) -> None:
+        """One access-log line (status 499 when the client hung up before the answer)."""
+        state = scope.get("state", {})
+        hung_up = self.disconnected and not self.complete
+        access_log.info(
+            "client disconnected" if hung_up else "request",
+            extra={
+                "fields": {
+                    "request_id": self.request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": 499 if hung_up else self.status,
+                    "duration_ms": round((time.perf_counter() - self.started) * 1000, 2),
+                    "key_id": state.get("key_id"),
+                    "client": (scope.get("client") or [None])[0],
+                }
+            },
+        )
 
 
 async def _reject_too_large(limit: int, request_id: str, send: Callable[..., Any]) -> None:

@@ -260,13 +260,14 @@ def extent_of(bounds: tuple[float, float, float, float] | None, first: Any = Non
         extent["spatial"] = {"bbox": [[-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}
 
     def iso(value: Any) -> str | None:
+        """ISO 8601 UTC text of a time, or None."""
         if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
             return None
         ts = pd.Timestamp(value)
         if ts is pd.NaT:
             return None
         ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-        return ts.isoformat().replace("+00:00", "Z")
+        return str(ts.isoformat()).replace("+00:00", "Z")
 
     if first is not None or last is not None:
         extent["temporal"] = {
@@ -276,15 +277,26 @@ def extent_of(bounds: tuple[float, float, float, float] | None, first: Any = Non
     return extent
 
 
-def items_links(
-    base: str, collection: str, params: dict[str, Any], *, offset: int, limit: int, returned: int, matched: int,
-    keyset: bool = False, next_cursor: str | None = None,
-) -> list[dict[str, str]]:
-    """``self``, ``collection``, and ``next``/``prev`` paging links of an items page.
+@dataclass(frozen=True)
+class Page:
+    """Where an items page lies: its offset and size, what it returned and matched.
 
     With ``keyset`` the ``next`` link carries ``next_cursor`` (none when it is None) instead
     of an offset, and there is no ``prev`` link.
     """
+
+    offset: int
+    limit: int
+    returned: int
+    matched: int
+    keyset: bool = False
+    next_cursor: str | None = None
+
+
+def items_links(base: str, collection: str, params: dict[str, Any], page_at: Page) -> list[dict[str, str]]:
+    """``self``, ``collection``, and ``next``/``prev`` paging links of an items page."""
+    offset, limit, returned, matched = page_at.offset, page_at.limit, page_at.returned, page_at.matched
+    keyset, next_cursor = page_at.keyset, page_at.next_cursor
     url = f"{base}/collections/{collection}/items"
     kept = {k: v for k, v in params.items() if v not in (None, "") and k not in ("offset", "limit", "f", "cursor")}
     if keyset:

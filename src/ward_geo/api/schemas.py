@@ -37,6 +37,8 @@ class ErrorBody(BaseModel):
 
 
 class Link(BaseModel):
+    """A link of an OGC API document."""
+
     href: str
     rel: str
     type: str | None = None
@@ -44,16 +46,22 @@ class Link(BaseModel):
 
 
 class LandingPage(BaseModel):
+    """The OGC API landing page."""
+
     title: str
     description: str | None = None
     links: list[Link]
 
 
 class Conformance(BaseModel):
+    """The conformance classes implemented."""
+
     conformsTo: list[str]
 
 
 class Collection(BaseModel):
+    """One feature collection's description."""
+
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -66,6 +74,8 @@ class Collection(BaseModel):
 
 
 class Collections(BaseModel):
+    """The feature collections."""
+
     links: list[Link]
     collections: list[Collection]
 
@@ -146,5 +156,7 @@ class IngestResponse(BaseModel):
 
 
 class Health(BaseModel):
+    """A liveness or readiness answer."""
+
     status: str
     detail: dict[str, Any] | None = None

@@ -26,7 +26,7 @@ from ward_geo.api.deps import ServiceState
 from ward_geo.api.ogc import TimeFilter, parse_instant
 from ward_geo.api.work import BACKGROUND, Caller
 from ward_geo.categories import CATEGORY_CODES
-from ward_geo.errors import InputError, NotFoundError, ParameterError, WardGeoError
+from ward_geo.errors import InputError, NotFoundError, ParameterError, StoreError, WardGeoError
 from ward_geo.schema import WGS84
 
 __all__ = [
@@ -102,7 +102,7 @@ _worker = threading.local()
 
 
 def worker_store(settings: Any) -> Any:
-    """This thread's store for ``settings`` (opened once; used by the worker process)."""
+    """The store of the calling thread for ``settings`` (opened once; used by the worker process)."""
     from ward_geo.store import open_store
 
     stores = getattr(_worker, "stores", None)
@@ -126,8 +126,8 @@ async def data_version(state: ServiceState) -> str:
         return cached
     store = state.stores.get()
     if getattr(store, "backend", "") == "sqlite":
-        return state.versions.generation()
-    return await state.run(state.versions.generation)
+        return str(state.versions.generation())
+    return str(await state.run(state.versions.generation))
 
 
 def load_boundaries(state: ServiceState) -> gpd.GeoDataFrame:
@@ -261,8 +261,10 @@ def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
 
 
 async def ward_token(state: ServiceState, ward_id: str) -> str:
-    """The data token of everything stored for one ward (its incidents and boundary): maps and
-    patrol plans of the ward are cached under it, so ingests into other wards keep them."""
+    """The data token of everything stored for one ward (its incidents and boundary).
+
+    Maps and patrol plans of the ward are cached under it, so ingests into other wards keep them.
+    """
     return await scope_token(state, HotspotQuery(ward_id=ward_id, method="auto", categories=(), since=None,
                                                  until=None))
 
@@ -530,3 +532,47 @@ def ingest_file(
         data_version=version,
         report=report.to_dict(),
     )
+
+
+async def readiness(state: ServiceState) -> tuple[bool, dict[str, Any]]:
+    """Whether the store answers and its file is the one opened, with the data version or the error.
+
+    Parameters
+    ----------
+    state : ServiceState
+        The running service.
+
+    Returns
+    -------
+    tuple of (bool, dict)
+        ``(True, {"data_version": ..., "warm": ...})`` when ready, else ``(False, error body)``.
+    """
+
+    def probe() -> str:
+        store = state.stores.get()
+        store.check_file()
+        return str(store.data_version())
+
+    try:
+        version = await state.run(probe)
+    except WardGeoError as exc:
+        error = exc if isinstance(exc, StoreError) else StoreError(exc.message)
+        return False, error.to_dict()
+    except Exception as exc:  # the store driver failed in an unexpected way: still "not ready"
+        return False, StoreError(f"the store did not answer: {type(exc).__name__}").to_dict()
+    return True, {"data_version": version, "warm": state.warm}
+
+
+def metrics_text(state: ServiceState) -> str:
+    """Counters of the computations, caches, compute queue and fast path (Prometheus text format)."""
+    lines = []
+    for kind, n in sorted(state.computations.items()):
+        lines.append(f'ward_geo_computations_total{{kind="{kind}"}} {n}')
+    for name, cache in (("hotspots", state.hotspots), ("maps", state.maps), ("plans", state.plans)):
+        lines.append(f'ward_geo_cache_hits_total{{cache="{name}"}} {cache.hits}')
+        lines.append(f'ward_geo_cache_misses_total{{cache="{name}"}} {cache.misses}')
+    for name, value in state.work.snapshot().items():
+        lines.append(f"ward_geo_compute_queue_{name} {value}")
+    lines.append(f"ward_geo_scope_reads_total {state.versions.scope_reads}")
+    lines.append(f"ward_geo_hotpath_served_total {state.hotpath.served}")
+    return "\n".join(lines) + "\n"

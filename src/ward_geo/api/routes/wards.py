@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ward_geo.api import services
-from ward_geo.api.deps import Principal, ServiceState, get_state, require
+from ward_geo.api.deps import ServiceState, StateDep, ViewerDep
 from ward_geo.api.hotpath import entity_tag, matches
 from ward_geo.api.ogc import GEOJSON
+from ward_geo.api.params import HotspotParamsDep
 from ward_geo.api.schemas import FeatureCollection, PatrolPlanRequest
 
 router = APIRouter(tags=["patrol planning"])
@@ -48,28 +49,10 @@ def _conditional(
     responses=_GEOJSON,
     summary="Ranked hotspot polygons of a ward",
 )
-async def ward_hotspots(
-    request: Request,
-    ward_id: str = WardId,
-    category: list[str] | None = Query(None, description="category code(s), repeated or comma-separated"),
-    since: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
-    until: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)"),
-    method: str = Query("auto", pattern="^(" + "|".join(services.HOTSPOT_METHODS) + ")$"),
-    eps: float | None = Query(None, gt=0, le=5000, description="neighbourhood radius in metres (default: from the data)"),
-    min_samples: int | None = Query(None, ge=1, le=1_000_000, description="core-point threshold (default: from the data)"),
-    principal: Principal = Depends(require("viewer")),
-    state: ServiceState = Depends(get_state),
-) -> Response:
-    window = services.parse_time_bounds(since, until)
-    query = services.HotspotQuery(
-        ward_id=ward_id,
-        method=method,
-        categories=services.parse_categories(category),
-        since=window.start,
-        until=window.end,
-        eps=eps,
-        min_samples=min_samples,
-    )
+async def ward_hotspots(request: Request, params: HotspotParamsDep, principal: ViewerDep, state: StateDep,
+                        ward_id: str = WardId) -> Response:
+    """The ward's hotspot set as GeoJSON (viewers get the aggregate view)."""
+    query = params.query(ward_id)
     headers: dict[str, str] = {}
     if not principal.allows("analyst"):  # viewers see the aggregate view only
         query, clamped = services.viewer_query(state, query)
@@ -88,13 +71,10 @@ async def ward_hotspots(
     response_class=HTMLResponse,
     summary="Offline HTML map of a ward (incident points only for analysts)",
 )
-async def ward_map(
-    request: Request,
-    ward_id: str = WardId,
-    principal: Principal = Depends(require("viewer")),
-    state: ServiceState = Depends(get_state),
-) -> Response:
-    body = await services.ward_map_html(state, ward_id, with_points=principal.allows("analyst"), caller=principal.caller)
+async def ward_map(request: Request, principal: ViewerDep, state: StateDep, ward_id: str = WardId) -> Response:
+    """The ward's offline HTML map (incident points only for analysts)."""
+    with_points = principal.allows("analyst")
+    body = await services.ward_map_html(state, ward_id, with_points=with_points, caller=principal.caller)
     return _conditional(request, body, "text/html; charset=utf-8", {"Content-Security-Policy": _map_csp(state)})
 
 
@@ -115,11 +95,8 @@ def _map_csp(state: ServiceState) -> str:
     responses=_GEOJSON,
     summary="Plan patrol routes for a ward and shift",
 )
-async def patrol_plans(
-    request: PatrolPlanRequest,
-    principal: Principal = Depends(require("viewer")),
-    state: ServiceState = Depends(get_state),
-) -> Response:
+async def patrol_plans(request: PatrolPlanRequest, principal: ViewerDep, state: StateDep) -> Response:
+    """Plan patrol routes for a ward and shift (viewers: over the aggregate hotspots)."""
     body = await services.patrol_plan(state, request.model_dump(), principal.caller,
                                       aggregate=not principal.allows("analyst"))
     return Response(body, media_type=GEOJSON)
