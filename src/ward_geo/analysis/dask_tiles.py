@@ -243,13 +243,17 @@ def _latest_time(part: gpd.GeoDataFrame, filters: _Filters) -> pd.Timestamp | No
 
 
 def _label_partition(part: gpd.GeoDataFrame, index: int, filters: _Filters, labels: np.ndarray) -> gpd.GeoDataFrame:
-    """The selected rows of one partition with their label: members whole, the others reduced
-    to what the forecast counts (id, time, position), so hotspots' forecasts see every incident."""
+    """Label the selected rows of one partition.
+
+    Cluster members are kept whole, the others reduced to what the forecast counts (id,
+    time, position), so hotspots' forecasts see every incident.
+    """
     sel = _select(part, filters)
     keep = np.flatnonzero(labels >= 0)
     out = sel.iloc[keep].reset_index(drop=True)
     out["_label"] = labels[keep]
-    rest_cols = [c for c in ("incident_id", "category", "occurred_at", "time_precision", "geometry") if c in sel.columns]
+    rest_names = ("incident_id", "category", "occurred_at", "time_precision", "geometry")
+    rest_cols = [c for c in rest_names if c in sel.columns]
     rest = sel.iloc[np.flatnonzero(labels < 0)][rest_cols].reset_index(drop=True)
     rest["_label"] = -1
     return pd.concat([out, rest], ignore_index=True) if len(rest) else out

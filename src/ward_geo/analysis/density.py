@@ -71,6 +71,7 @@ class KDESurface:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Rows and columns of the density grid."""
         return self.density.shape  # type: ignore[return-value]
 
     def cell_of(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

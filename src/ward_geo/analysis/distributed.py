@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -96,6 +97,7 @@ from ward_geo.cluster import (
     plan_tiles,
 )
 from ward_geo.errors import InputError, ParameterError
+from ward_geo.problems import Problems
 
 __all__ = [
     "DaskDBSCANResult",
@@ -119,45 +121,42 @@ def _merge(links: list[pd.DataFrame], nodes: list[pd.DataFrame]) -> tuple[np.nda
 
 def _check_dbscan_args(eps: Any, min_samples: Any, max_eps: float | None, n_groups: Any,
                        tile_side: Any) -> tuple[float, int]:
-    problems: list[str] = []
+    """Check the DBSCAN parameters together; raise one error listing every problem."""
+    problems = Problems("invalid distributed DBSCAN parameters")
     e = k = None
     try:
         e = check_eps(eps, max_eps)
     except ParameterError as exc:
-        problems.append(exc.message)
+        problems.add(exc.message)
     try:
         k = check_min_samples(min_samples)
     except ParameterError as exc:
-        problems.append(exc.message)
+        problems.add(exc.message)
     if n_groups is not None and (isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1):
-        problems.append(f"n_groups must be an integer >= 1, got {n_groups!r}")
+        problems.add(f"n_groups must be an integer >= 1, got {n_groups!r}")
     if tile_side is not None and (
         isinstance(tile_side, bool) or not isinstance(tile_side, (int, float)) or not math.isfinite(tile_side)
         or tile_side <= 0
     ):
-        problems.append(f"tile_side must be a positive number of metres, got {tile_side!r}")
-    if problems:
-        raise ParameterError("invalid distributed DBSCAN parameters: " + "; ".join(problems),
-                             details={"problems": problems})
+        problems.add(f"tile_side must be a positive number of metres, got {tile_side!r}")
+    problems.raise_if_any(ParameterError)
+    assert e is not None and k is not None  # noqa: S101 - both checks passed
     return float(e), int(k)
 
 
 def _raise_problems(scans: list[dict[str, Any]]) -> None:
+    """Raise one error listing the problems every partition's scan found (partition and row named)."""
     total = sum(s["n_problems"] for s in scans)
     if not total:
         return
-    listed = [p for s in scans for p in s["problems"]][:_MAX_PROBLEMS]
-    shown = "; ".join(
-        f"partition {p} row {r}: field {f!r} {why}" if r >= 0 else f"partition {p}: {why}"
-        for p, r, f, why in listed[:10]
-    )
-    raise InputError(
-        f"{total} incident(s) cannot be clustered: {shown}{' ...' if total > 10 else ''}",
-        details={"problems": [{"partition": p, "row": r, "field": f, "reason": why} for p, r, f, why in listed]},
-    )
+    problems = Problems(f"{total} incident(s) cannot be clustered")
+    for part, row, column, why in [p for s in scans for p in s["problems"]][:_MAX_PROBLEMS]:
+        where = f"partition {part} row {row}: field {column!r}" if row >= 0 else f"partition {part}:"
+        problems.add(f"{where} {why}")
+    problems.throw(InputError)
 
 
-def dask_dbscan(
+def dask_dbscan(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: Any,
     eps: float,
     min_samples: int,
@@ -234,7 +233,8 @@ def dask_dbscan(
     _require_dask()
     eps_f, ms = _check_dbscan_args(eps, min_samples, max_eps, n_groups, tile_side)
     ddf = read_incident_partitions(incidents, npartitions=npartitions)
-    if boundaries is not None and ddf.crs is not None and boundaries.crs is not None and not boundaries.crs.equals(ddf.crs):
+    crs_differs = boundaries is not None and ddf.crs is not None and boundaries.crs is not None
+    if crs_differs and boundaries is not None and not boundaries.crs.equals(ddf.crs):
         boundaries = boundaries.to_crs(ddf.crs)
     filters = _Filters(
         categories=tuple(categories) if categories is not None else None,
@@ -242,12 +242,11 @@ def dask_dbscan(
         ward_ids=tuple(ward_ids) if ward_ids is not None else None,
         boundaries=boundaries,
     )
+    spec = _ScanSpec(eps_f, ms, weighted, crs, n_groups, tile_side, order_by)
     if client is not None:
-        return _dask_dbscan_on(client, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
-                               order_by)
+        return _dask_dbscan_on(client, ddf, filters, spec)
     with dask_client() as cl:
-        result = _dask_dbscan_on(cl, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
-                                 order_by)
+        result = _dask_dbscan_on(cl, ddf, filters, spec)
         # the cluster closes here: keep the labelled rows in the driver's memory
         labelled = result.labelled.compute()
         result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)
@@ -260,15 +259,29 @@ def _gather(cl: Any, tasks: list[Any]) -> list[Any]:
     return list(cl.gather(cl.compute(tasks)))
 
 
-def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int, weighted: bool,
-                    boundaries: gpd.GeoDataFrame | None, crs: Any, n_groups: int | None,
-                    tile_side: float | None, order_by: str | None = None) -> DaskDBSCANResult:
+@dataclass(frozen=True)
+class _ScanSpec:
+    """The checked parameters of one distributed DBSCAN run."""
+
+    eps: float
+    min_samples: int
+    weighted: bool
+    crs: Any
+    n_groups: int | None
+    tile_side: float | None
+    order_by: str | None = None
+
+
+def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> DaskDBSCANResult:
+    """Run the distributed DBSCAN steps on the client ``cl`` (see the module's algorithm)."""
     import dask
     import dask.dataframe as dd
     from pyproj import CRS
 
     from ward_geo.projection import metric_crs_for_bounds
 
+    eps_f, ms, weighted, crs = spec.eps, spec.min_samples, spec.weighted, spec.crs
+    n_groups, tile_side, order_by, boundaries = spec.n_groups, spec.tile_side, spec.order_by, filters.boundaries
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     missing = [c for c in ("category", "occurred_at") if c not in ddf.columns]
@@ -419,7 +432,7 @@ def _labelled_meta(weighted: bool) -> pd.DataFrame:
 # ------------------------------------------------------------------ hotspot table
 
 
-def find_hotspots_dask(
+def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: Any = None,
     boundaries: gpd.GeoDataFrame | None = None,
     method: str = "dbscan",

@@ -176,6 +176,7 @@ class BacktestResult:
         })
 
     def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as UTF-8 JSON to ``path`` and return the path."""
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, indent=2), encoding="utf-8")
         return path
@@ -236,7 +237,66 @@ def _smooth(grid: StudyGrid, counts: np.ndarray, sigma_m: float) -> np.ndarray:
                                    truncate=3.0).ravel()
 
 
-def backtest(
+def _check_backtest_args(methods: Sequence[str], shares: Sequence[float], registered: tuple[str, ...]) -> None:
+    """Raise a clear error for an unknown method or a share outside (0, 1)."""
+    unknown = [m for m in methods if m not in registered and m != "auto"]
+    if unknown:
+        raise ParameterError(f"unknown method(s) {unknown}; expected auto or any of {list(registered)}")
+    bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
+    if bad_shares or not shares:
+        raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
+
+
+@dataclass(frozen=True)
+class _FoldScoring:
+    """What every method of one fold is scored against: the study area and the test window."""
+
+    grid: StudyGrid
+    area: Any
+    area_m2: float
+    test_xy: np.ndarray
+    test_cells: np.ndarray
+    test_counts: np.ndarray
+    baselines: dict[str, np.ndarray]
+
+
+def _score_at_share(
+    scoring: _FoldScoring, polys_m: np.ndarray, share: float
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Score the hotspots taken by rank within ``share`` of the area, and the baselines at that area.
+
+    Returns the metrics of the fold table's row, which test incidents the hotspots hold, and
+    each test incident's inclusion in the prior-counts map.
+    """
+    grid, area, A = scoring.grid, scoring.area, scoring.area_m2
+    n_te = len(scoring.test_xy)
+    taken, n_taken = _take_by_rank(polys_m, area, share * A)
+    a = float(taken.area)
+    inside = np.zeros(n_te, dtype=bool)
+    if a > 0:
+        shapely.prepare(taken)
+        inside = shapely.contains_xy(taken, scoring.test_xy[:, 0], scoring.test_xy[:, 1])
+    n = float(inside.sum())
+    k_cells = a / grid.cell_area
+    best = float((cell_inclusion(scoring.test_counts, grid.valid, k_cells) * scoring.test_counts).sum())
+    metrics: dict[str, Any] = {
+        "n_taken": n_taken, "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
+        "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
+        "pei": pei(n, best) if a > 0 else math.nan,
+    }
+    counts_p = np.zeros(n_te)
+    for name, scores in scoring.baselines.items():
+        p = cell_inclusion(scores, grid.valid, k_cells)
+        per_incident = np.where(scoring.test_cells >= 0, p[np.maximum(scoring.test_cells, 0)], 0.0)
+        nb = float(per_incident.sum())
+        metrics[f"{name}_hit_rate"] = hit_rate(nb, n_te)
+        metrics[f"{name}_pai"] = pai(nb, n_te, a, A) if a > 0 else math.nan
+        if name == "prior_counts":
+            counts_p = per_incident
+    return metrics, inside, counts_p
+
+
+def backtest(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,
@@ -305,12 +365,7 @@ def backtest(
     from ward_geo.analysis.hotspots.registry import REGISTRY
     from ward_geo.analysis.hotspots.request import canonical_order, metric_xy, study_area, study_wards
 
-    unknown = [m for m in methods if m not in REGISTRY and m != "auto"]
-    if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; expected auto or any of {list(REGISTRY)}")
-    bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
-    if bad_shares or not shares:
-        raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
+    _check_backtest_args(methods, shares, tuple(REGISTRY))
     if "occurred_at" not in incidents.columns:
         raise InputError("incidents have no occurred_at column; a backtest needs dated incidents")
     gdf = incidents[incidents["occurred_at"].notna()]
@@ -373,34 +428,16 @@ def backtest(
                                     options=opts, timezone=timezone, outlines_only=True)
             polys_m = np.asarray(hs.to_crs(crs).geometry.values, dtype=object) if len(hs) else np.empty(0, object)
             top_share = float(shapely.area(shapely.intersection(polys_m[0], area))) / A if len(polys_m) else math.nan
+            scoring = _FoldScoring(grid, area, A, X[test_idx], test_cells, test_counts, baseline_scores)
             for share in shares:
-                taken, n_taken = _take_by_rank(polys_m, area, share * A)
-                a = float(taken.area)
-                inside = np.zeros(n_te, dtype=bool)
-                if a > 0:
-                    shapely.prepare(taken)
-                    inside = shapely.contains_xy(taken, X[test_idx, 0], X[test_idx, 1])
-                n = float(inside.sum())
-                k_cells = a / grid.cell_area
-                best = float((cell_inclusion(test_counts, grid.valid, k_cells) * test_counts).sum())
+                metrics, inside, counts_p = _score_at_share(scoring, polys_m, float(share))
+                a = metrics["flagged_area_m2"]
                 row: dict[str, Any] = {
                     "fold": fold.index, "method": method, "share": float(share),
                     "train_start": fold.train_start, "origin": fold.origin, "test_end": fold.test_end,
                     "n_train": n_tr, "n_test": n_te, "chosen": chosen, "n_hotspots": int(len(hs)),
-                    "n_taken": n_taken, "top_share": top_share,
-                    "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
-                    "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
-                    "pei": pei(n, best) if a > 0 else math.nan,
+                    "top_share": top_share, **metrics,
                 }
-                counts_p = np.zeros(n_te)
-                for name, scores in baseline_scores.items():
-                    p = cell_inclusion(scores, grid.valid, k_cells)
-                    per_incident = np.where(test_cells >= 0, p[np.maximum(test_cells, 0)], 0.0)
-                    nb = float(per_incident.sum())
-                    row[f"{name}_hit_rate"] = hit_rate(nb, n_te)
-                    row[f"{name}_pai"] = pai(nb, n_te, a, A) if a > 0 else math.nan
-                    if name == "prior_counts":
-                        counts_p = per_incident
                 rows.append(row)
                 pooled.setdefault((method, float(share)), []).append((inside.astype(float), counts_p))
                 if a > 0 and row["prior_counts_hit_rate"] >= 0.999 and row["hit_rate"] >= 0.999:
@@ -420,7 +457,9 @@ def backtest(
                           crs.to_string(), skipped, params, notes)
 
 
-def _ratio_interval(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, seed: int) -> tuple[float, float, float]:
+def _ratio_interval(
+    parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, seed: int
+) -> tuple[float, float, float]:
     hits = sum(float(h.sum()) for h, _ in parts)
     base = sum(float(b.sum()) for _, b in parts)
     ratio = hits / base if base > 0 else math.nan
@@ -479,6 +518,7 @@ class MethodSelection:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The selection as plain JSON data."""
         return json_safe({
             "method": self.method, "params": self.params, "reason": self.reason, "folds": self.folds,
             "share": self.share, "notes": self.notes,
@@ -486,7 +526,7 @@ class MethodSelection:
         })
 
 
-def select_method(
+def select_method(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,

@@ -374,8 +374,11 @@ def _meeting(
     centre: shapely.Point,
     exclude: tuple[int, ...],
 ) -> tuple[float, int] | None:
-    """The named street (other than ``exclude``) that meets ``primary`` inside ``region``
-    nearest to ``centre``: ``(distance of the meeting point to centre, street code)``."""
+    """Find the named street (other than ``exclude``) meeting ``primary`` nearest ``centre``.
+
+    The meeting point lies inside ``region``; returns ``(distance of the meeting point to
+    centre, street code)``.
+    """
     hits = streets.tree.query(region, predicate="intersects")
     if len(hits) == 0:
         return None

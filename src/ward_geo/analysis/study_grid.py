@@ -64,6 +64,7 @@ class StudyGrid:
 
     @property
     def cell_area(self) -> float:
+        """Area of one cell (square metres)."""
         return self.cell_size * self.cell_size
 
     @property
