@@ -169,7 +169,7 @@ def _parquet_files(source: Any) -> list[str]:
     return files
 
 
-def _natural_key(name: str) -> tuple:
+def _natural_key(name: str) -> tuple[int | str, ...]:
     """Sort ``part.10`` after ``part.9`` (the order dask and the writer use)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", Path(name).name))
 

@@ -70,7 +70,8 @@ class DaskDBSCANResult:
 
     def labels(self) -> np.ndarray:
         """Cluster label of every row of the union, in its row order (gathered on the driver)."""
-        return self._ordered(["label"])["label"].to_numpy(dtype=np.int64)
+        labels: np.ndarray = self._ordered(["label"])["label"].to_numpy(dtype=np.int64)
+        return labels
 
     def labels_and_core(self) -> tuple[np.ndarray, np.ndarray]:
         """``labels`` and the sorted indices of the core points (like ``core_sample_indices_``)."""
@@ -122,11 +123,11 @@ class DaskDBSCANResult:
         label), ``top_hotspot_n``, ``category_counts`` (``{category: n}`` of the
         incidents in hotspots, largest first), sorted by ``n_hotspot_incidents``.
         """
-        import dask
+        from dask.base import compute
 
         frame = self.labelled
         in_hot = frame["label"] >= 0
-        totals, hot, cats = dask.compute(
+        totals, hot, cats = compute(  # type: ignore[no-untyped-call]
             frame.groupby("ward").size(),
             frame[in_hot].groupby(["ward", "label"]).size(),
             frame[in_hot].groupby(["ward", "cat"]).size(),

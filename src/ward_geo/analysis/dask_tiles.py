@@ -138,7 +138,7 @@ def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters,
     return frame, summary
 
 
-def _project(frame: pd.DataFrame, src_wkt: str | None, metric_wkt: str, weighted: bool,
+def _project(frame: pd.DataFrame, src_wkt: str, metric_wkt: str, weighted: bool,
              ward_codes: dict[str, int]) -> pd.DataFrame:
     """Metric coordinates (one pyproj call, as the single-machine path) and integer codes."""
     from pyproj import CRS, Transformer
@@ -193,7 +193,9 @@ def _expand(frame: pd.DataFrame, layout: TileLayout) -> pd.DataFrame:
     return out
 
 
-def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads: int):
+def _cluster_group(
+    frame: pd.DataFrame, eps: float, min_samples: float, threads: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Core flags and local components of every tile of one group.
 
     Returns the group's rows (with ``core`` and ``node``), the links (``gid``, ``node``)

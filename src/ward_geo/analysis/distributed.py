@@ -249,7 +249,7 @@ def dask_dbscan(  # noqa: PLR0913 - public keywords are its documented contract
         result = _dask_dbscan_on(cl, ddf, filters, spec)
         # the cluster closes here: keep the labelled rows in the driver's memory
         labelled = result.labelled.compute()
-        result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)
+        result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)  # type: ignore[no-untyped-call]
         result.client = None
     return result
 
@@ -274,8 +274,8 @@ class _ScanSpec:
 
 def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> DaskDBSCANResult:
     """Run the distributed DBSCAN steps on the client ``cl`` (see the module's algorithm)."""
-    import dask
     import dask.dataframe as dd
+    from dask.delayed import delayed
     from pyproj import CRS
 
     from ward_geo.projection import metric_crs_for_bounds
@@ -294,7 +294,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> Da
     wanted = ("category", "occurred_at", "severity", "ward_id", *([order_by] if order_by else []), geometry)
     ddf = ddf[list(dict.fromkeys(c for c in wanted if c in ddf.columns))]
     parts = ddf.to_delayed()
-    loaded = cl.compute([dask.delayed(_load)(p, i, filters, order_by) for i, p in enumerate(parts)])
+    loaded = cl.compute([delayed(_load)(p, i, filters, order_by) for i, p in enumerate(parts)])
     scans = cl.gather([cl.submit(_item, f, 1) for f in loaded])
     _raise_problems(scans)
     sizes = np.array([s["n"] for s in scans], dtype=np.int64)
@@ -325,7 +325,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> Da
     clock = time.perf_counter()
 
     if n == 0:
-        empty = dd.from_pandas(_labelled_meta(weighted), npartitions=1)
+        empty = dd.from_pandas(_labelled_meta(weighted), npartitions=1)  # type: ignore[no-untyped-call]
         return DaskDBSCANResult(empty, sizes, 0, 0, 0, eps_f, ms, metric, ward_list, 0, 0, 0.0, 0.0,
                                 timings, cl)
     # 2. tiles, groups of tiles, and the shuffle of every row to its tiles' group
@@ -339,7 +339,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> Da
     layout = layout.with_groups(counts, groups)
     groups, side = layout.n_groups, layout.side
     halo_fraction = float(counts.sum() - n) / n
-    expanded = [dask.delayed(_expand)(f, layout) for f in prep]
+    expanded = [delayed(_expand)(f, layout) for f in prep]
     frame = dd.from_delayed(expanded, meta=_expanded_meta(weighted, order_by is not None), verify_meta=False)
     frame = frame.set_index("group", divisions=list(range(groups)) + [groups], sorted=False)
     frame = cl.persist(frame)
@@ -350,7 +350,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> Da
 
     # 3. core flags and local components per tile
     threads = 1
-    clustered = cl.compute([dask.delayed(_cluster_group)(p, eps_f, float(ms), threads) for p in frame.to_delayed()])
+    clustered = cl.compute([delayed(_cluster_group)(p, eps_f, float(ms), threads) for p in frame.to_delayed()])
     del frame
     states = [cl.submit(_item, f, 0) for f in clustered]
     links = cl.gather([cl.submit(_item, f, 1) for f in clustered])
@@ -385,7 +385,12 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> Da
     return result
 
 
-def _item(value: tuple, i: int) -> Any:
+def _as_tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A filter's values as a tuple (None, no filter, kept as it is)."""
+    return None if values is None else tuple(values)
+
+
+def _item(value: tuple[Any, ...], i: int) -> Any:
     return value[i]
 
 
@@ -397,8 +402,8 @@ def _wait(obj: Any) -> None:
     """Block until persisted collections or futures are computed (errors re-raised)."""
     from distributed import futures_of, wait
 
-    futures = futures_of(obj) if not isinstance(obj, list) else obj
-    wait(futures)
+    futures = futures_of(obj) if not isinstance(obj, list) else obj  # type: ignore[no-untyped-call]
+    wait(futures)  # type: ignore[no-untyped-call]
     for f in futures:
         if f.status == "error":
             f.result()
@@ -535,7 +540,8 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
         labels = result.labels()
         frame = gdf
     else:
-        import dask
+        from dask.base import compute
+        from dask.delayed import delayed
 
         since_ts, until_ts = request.since, request.until
         e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"  # type: ignore[arg-type]
@@ -545,8 +551,9 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
             if since_ts is None and until_ts is None and request.window is not None:
                 # the default window, as the single-machine path applies it: one pass for the latest time
                 in_b0 = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
-                f0 = _Filters(cats and tuple(cats), None, None, wards and tuple(wards), in_b0)
-                latest = [t for t in dask.compute(*[dask.delayed(_latest_time)(p, f0) for p in ddf.to_delayed()])
+                f0 = _Filters(_as_tuple(cats), None, None, _as_tuple(wards), in_b0)
+                tasks = [delayed(_latest_time)(p, f0) for p in ddf.to_delayed()]
+                latest = [t for t in compute(*tasks)  # type: ignore[no-untyped-call]
                           if t is not None]
                 if latest:
                     since_ts, until_ts, window_rule = default_window(pd.Series([max(latest)]), request)
@@ -556,9 +563,9 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
             all_labels = result.labels()
             bounds = np.concatenate([[0], np.cumsum(result.partition_sizes)])
             in_b = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
-            filters = _Filters(cats and tuple(cats), since_ts, until_ts, wards and tuple(wards), in_b)
-            pieces = dask.compute(*[
-                dask.delayed(_label_partition)(p, i, filters, all_labels[bounds[i]:bounds[i + 1]])
+            filters = _Filters(_as_tuple(cats), since_ts, until_ts, _as_tuple(wards), in_b)
+            pieces = compute(*[  # type: ignore[no-untyped-call]
+                delayed(_label_partition)(p, i, filters, all_labels[bounds[i]:bounds[i + 1]])
                 for i, p in enumerate(ddf.to_delayed())
             ])
         sub = pd.concat(pieces, ignore_index=True) if pieces else gpd.GeoDataFrame()

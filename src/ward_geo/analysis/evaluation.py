@@ -85,6 +85,12 @@ __all__ = [
 ]
 
 
+def _plain_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as plain JSON data (the shared sanitiser: NaN -> null, timestamps ISO 8601)."""
+    plain: dict[str, Any] = json_safe(data)
+    return plain
+
+
 # ----------------------------------------------------------------------------- delivered backtest
 
 #: Methods ``method="auto"`` chooses among (earlier wins a tie).
@@ -168,7 +174,7 @@ class BacktestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN -> null, timestamps ISO 8601)."""
-        return json_safe({
+        return _plain_dict({
             "shares": list(self.shares), "study_area_m2": self.study_area_m2, "cell_size_m": self.cell_size,
             "metric_crs": self.metric_crs, "params": self.params, "notes": self.notes,
             "summary": self.summary.to_dict(orient="records"), "folds": self.folds.to_dict(orient="records"),
@@ -233,8 +239,9 @@ def _take_by_rank(polys_m: np.ndarray, area: Any, limit_m2: float) -> tuple[Any,
 def _smooth(grid: StudyGrid, counts: np.ndarray, sigma_m: float) -> np.ndarray:
     from scipy import ndimage
 
-    return ndimage.gaussian_filter(grid.raster(counts), sigma=sigma_m / grid.cell_size, mode="constant",
-                                   truncate=3.0).ravel()
+    smoothed: np.ndarray = ndimage.gaussian_filter(grid.raster(counts), sigma=sigma_m / grid.cell_size,
+                                                   mode="constant", truncate=3.0).ravel()
+    return smoothed
 
 
 def _check_backtest_args(methods: Sequence[str], shares: Sequence[float], registered: tuple[str, ...]) -> None:
@@ -519,7 +526,7 @@ class MethodSelection:
 
     def to_dict(self) -> dict[str, Any]:
         """The selection as plain JSON data."""
-        return json_safe({
+        return _plain_dict({
             "method": self.method, "params": self.params, "reason": self.reason, "folds": self.folds,
             "share": self.share, "notes": self.notes,
             "evidence": self.evidence.to_dict(orient="records"),
