@@ -71,7 +71,8 @@ class KDESurface:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.density.shape  # type: ignore[return-value]
+        """Rows and columns of the density grid."""
+        return self.density.shape
 
     def cell_of(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row, column and an inside-the-grid mask for each point."""

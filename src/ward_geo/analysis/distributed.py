@@ -57,37 +57,47 @@ processes with a memory limit (see :func:`dask_client`).
 
 from __future__ import annotations
 
-import contextlib
-import glob as _glob
 import math
-import os
-import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from ward_geo.categories import CATEGORY_CODES
+from ward_geo.analysis.dask_partitions import (
+    _MAX_PROBLEMS,
+    _ROW_MASK,
+    DEFAULT_GROUP_ROWS,
+    ROW_BITS,
+    _require_dask,
+    dask_client,
+    read_incident_partitions,
+)
+from ward_geo.analysis.dask_result import DaskDBSCANResult
+from ward_geo.analysis.dask_tiles import (
+    _cluster_group,
+    _expand,
+    _extent,
+    _Filters,
+    _label_group,
+    _label_partition,
+    _latest_time,
+    _load,
+    _project,
+    _tile_counts,
+)
 from ward_geo.cluster import (
     TileLayout,
     check_eps,
     check_min_samples,
-    cluster_tiles,
-    label_tiles,
     merge_tiles,
-    open_client,
     plan_tiles,
-    tile_copies,
-    tile_counts,
 )
 from ward_geo.errors import InputError, ParameterError
-from ward_geo.schema import WGS84
+from ward_geo.problems import Problems
 
 __all__ = [
     "DaskDBSCANResult",
@@ -97,397 +107,6 @@ __all__ = [
     "find_hotspots_dask",
     "read_incident_partitions",
 ]
-
-#: Bits of the global id that hold the row inside its partition (``gid = part << 40 | row``).
-ROW_BITS = 40
-_ROW_MASK = (1 << ROW_BITS) - 1
-#: Rows per partition when a table in memory is split for the workers.
-DEFAULT_PARTITION_ROWS = 500_000
-#: Target rows (own + halo) per tile group (one Dask task each).
-DEFAULT_GROUP_ROWS = 1_500_000
-#: Columns read from GeoParquet when present.
-_READ_COLUMNS = ("incident_id", "category", "occurred_at", "time_precision", "severity", "ward_id", "geometry")
-_MAX_PROBLEMS = 100
-
-
-# ------------------------------------------------------------------ cluster
-
-
-def _require_dask() -> None:
-    """Raise a clear error when the optional Dask dependencies are missing."""
-    from importlib.util import find_spec
-
-    from ward_geo.errors import ConfigurationError
-
-    missing = [m for m in ("dask", "distributed", "dask_geopandas") if find_spec(m) is None]
-    if missing:
-        raise ConfigurationError(
-            f"engine='dask' needs {', '.join(missing)}: install the extra with "
-            "pip install 'ward_geo[distributed]'"
-        )
-
-
-@contextlib.contextmanager
-def dask_client(
-    client: Any = None,
-    *,
-    scheduler: str | None = None,
-    n_workers: int = 2,
-    memory_limit: str = "4GB",
-    processes: bool = True,
-) -> Iterator[Any]:
-    """Yield a Dask client: ``client`` itself, else a new one (closed afterwards).
-
-    A new client connects to ``scheduler``, else to ``settings.dask_scheduler``
-    (``WARD_GEO_DASK_SCHEDULER``), else starts a :class:`distributed.LocalCluster` of
-    ``n_workers`` single-threaded workers with ``memory_limit`` each (see
-    :func:`ward_geo.cluster.open_client`).
-
-    Raises
-    ------
-    ConfigurationError
-        When a scheduler address is set but cannot be reached.
-    """
-    if client is not None:
-        yield client
-        return
-    from ward_geo.errors import ConfigurationError
-    from ward_geo.settings import get_settings
-
-    address = scheduler or get_settings().dask_scheduler
-    try:
-        opened = open_client(address, n_workers=n_workers, memory_limit=memory_limit, processes=processes)
-    except ConfigurationError as exc:
-        hint = "" if scheduler else " (WARD_GEO_DASK_SCHEDULER)"
-        raise ConfigurationError(f"{exc.message}{hint}") from None
-    try:
-        yield opened
-    finally:
-        cluster = getattr(opened, "cluster", None)
-        opened.close()
-        if cluster is not None:
-            cluster.close()
-
-
-# ------------------------------------------------------------------ input
-
-
-def read_incident_partitions(source: Any, *, npartitions: int | None = None) -> Any:
-    """Incidents as a ``dask_geopandas.GeoDataFrame`` (row order = the union's order).
-
-    Parameters
-    ----------
-    source : str, Path, list of paths, GeoDataFrame or dask_geopandas.GeoDataFrame
-        A GeoParquet file, a folder of GeoParquet files (``part.*.parquet``, as written by
-        :func:`ward_geo.synth.write_large_geoparquet`), a glob such as
-        ``"incidents/*.parquet"``, a list of files, a table in memory (split into
-        ``npartitions`` pieces, rows kept in order) or a Dask frame (used as is).
-    npartitions : int, optional
-        Pieces for a table in memory (default: one per 500,000 rows).
-
-    Raises
-    ------
-    InputError
-        When no file matches, or the files are not GeoParquet incident tables.
-    """
-    import dask_geopandas
-
-    if isinstance(source, dask_geopandas.GeoDataFrame):
-        return source
-    if isinstance(source, gpd.GeoDataFrame):
-        if npartitions is None:
-            npartitions = max(1, math.ceil(len(source) / DEFAULT_PARTITION_ROWS))
-        if isinstance(npartitions, bool) or not isinstance(npartitions, int) or npartitions < 1:
-            raise ParameterError(f"npartitions must be an integer >= 1, got {npartitions!r}")
-        frame = source.reset_index(drop=True)
-        return dask_geopandas.from_geopandas(frame, npartitions=min(npartitions, max(1, len(frame))), sort=False)
-    files = _parquet_files(source)
-    try:
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(files[0]).names
-    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a parquet file"
-        raise InputError(f"{files[0]} is not a readable GeoParquet file: {exc}") from None
-    if "geometry" not in names:
-        raise InputError(f"{files[0]} has no 'geometry' column; expected a GeoParquet incident table")
-    columns = [c for c in _READ_COLUMNS if c in names]
-    try:
-        return dask_geopandas.read_parquet(files, columns=columns)
-    except (ValueError, TypeError, OSError) as exc:
-        raise InputError(f"cannot read the GeoParquet files ({files[0]} ...): {exc}") from None
-
-
-def _parquet_files(source: Any) -> list[str]:
-    if isinstance(source, (str, os.PathLike)):
-        text = os.fspath(source)
-        path = Path(text)
-        if path.is_dir():
-            files = sorted(str(p) for p in path.iterdir() if p.suffix == ".parquet" and p.is_file())
-            files.sort(key=_natural_key)
-            where = f"folder {text}"
-        elif any(ch in text for ch in "*?["):
-            files = sorted(_glob.glob(text), key=_natural_key)
-            where = f"pattern {text!r}"
-        else:
-            files = [text] if path.is_file() else []
-            where = f"path {text}"
-    elif isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
-        files = [os.fspath(p) for p in source]
-        missing = [p for p in files if not Path(p).is_file()]
-        if missing:
-            raise InputError(f"{len(missing)} GeoParquet file(s) do not exist: {', '.join(missing[:5])}")
-        where = "list"
-    else:
-        raise InputError(
-            "incidents for engine='dask' must be a GeoDataFrame, a dask_geopandas frame, or a "
-            f"GeoParquet file, folder, glob or list of files; got {type(source).__name__}"
-        )
-    if not files:
-        raise InputError(f"no GeoParquet files found for {where}")
-    return files
-
-
-def _natural_key(name: str) -> tuple:
-    """Sort ``part.10`` after ``part.9`` (the order dask and the writer use)."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", Path(name).name))
-
-
-# ------------------------------------------------------------------ worker-side steps
-
-
-@dataclass(frozen=True)
-class _Filters:
-    categories: tuple[str, ...] | None = None
-    since: pd.Timestamp | None = None
-    until: pd.Timestamp | None = None
-    ward_ids: tuple[str, ...] | None = None
-    boundaries: gpd.GeoDataFrame | None = None  # wards for assigning ward_id (input CRS)
-
-
-def _select(part: gpd.GeoDataFrame, filters: _Filters) -> gpd.GeoDataFrame:
-    """The rows of one partition that pass the filters (ward_id filled from boundaries)."""
-    part = part.reset_index(drop=True)
-    keep = np.ones(len(part), dtype=bool)
-    if filters.categories is not None:
-        keep &= part["category"].isin(filters.categories).to_numpy(dtype=bool)
-    if filters.since is not None or filters.until is not None:
-        t = pd.to_datetime(part["occurred_at"], utc=True)
-        if filters.since is not None:
-            keep &= (t >= filters.since).to_numpy(dtype=bool, na_value=False)
-        if filters.until is not None:
-            keep &= (t < filters.until).to_numpy(dtype=bool, na_value=False)
-    if not keep.all():
-        part = part.iloc[np.flatnonzero(keep)].reset_index(drop=True)
-    if filters.boundaries is not None and len(part) and (
-        "ward_id" not in part.columns or part["ward_id"].isna().all()
-    ):
-        from ward_geo.io.readers import assign_wards
-
-        # only the geometry goes through the join (assign_wards copies its input)
-        located = assign_wards(gpd.GeoDataFrame(geometry=part.geometry.values, crs=part.crs), filters.boundaries)
-        part = part.assign(ward_id=located["ward_id"].to_numpy(dtype=object))
-    if filters.ward_ids is not None:
-        if "ward_id" not in part.columns:
-            return part.iloc[:0]
-        inside = part["ward_id"].isin(filters.ward_ids).to_numpy(dtype=bool)
-        if not inside.all():
-            part = part.iloc[np.flatnonzero(inside)].reset_index(drop=True)
-    return part
-
-
-def _problems(sel: gpd.GeoDataFrame, index: int) -> tuple[list[tuple[int, int, str, str]], int]:
-    """Rows of a selected partition that cannot be clustered (capped list, total)."""
-    problems: list[tuple[int, int, str, str]] = []
-    geoms = sel.geometry.values
-    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for r in np.flatnonzero(bad)[:_MAX_PROBLEMS]:
-        problems.append((index, int(r), "geometry", "missing or empty; expected a Point"))
-    total = int(bad.sum())
-    wrong = (~bad) & (shapely.get_type_id(geoms) != 0)
-    for r in np.flatnonzero(wrong)[: max(0, _MAX_PROBLEMS - len(problems))]:
-        problems.append((index, int(r), "geometry", f"is a {geoms[r].geom_type}, not a Point"))
-    total += int(wrong.sum())
-    if total == 0 and len(sel):
-        xy = shapely.get_coordinates(geoms)
-        nonfinite = ~np.isfinite(xy).all(axis=1)
-        for r in np.flatnonzero(nonfinite)[:_MAX_PROBLEMS]:
-            problems.append((index, int(r), "geometry", "has NaN or infinite coordinates"))
-        total += int(nonfinite.sum())
-    if len(sel) and sel.crs is None:
-        problems.append((index, -1, "crs", "the partition has no CRS; declare one (for example EPSG:4326)"))
-        total += 1
-    return problems, total
-
-
-def _load(part: gpd.GeoDataFrame, index: int, filters: _Filters,
-          order_by: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read one partition once: its selected rows as plain columns, and a summary.
-
-    The frame holds ``gid``, the source-CRS coordinates ``sx``/``sy``, ``score``
-    (category weight x severity), ``ward`` (categorical ward id), ``cat`` (index into
-    ``CATEGORY_CODES``, -1 other), ``t`` (UTC) and, with ``order_by``, ``key`` (that
-    column as strings: the order key of the clustering); the summary the row count, the
-    lon/lat extent, the ward ids and every problem.
-    """
-    from ward_geo.analysis.hotspots.request import incident_weights as _weights
-
-    summary: dict[str, Any] = {"index": index, "n": 0, "bounds": None, "crs": None, "problems": [],
-                               "n_problems": 0, "wards": []}
-    missing = [c for c in ("category", "occurred_at", *([order_by] if order_by else [])) if c not in part.columns]
-    if missing:
-        why = f"has no column(s) {', '.join(missing)} (expected a canonical incident table)"
-        summary.update(problems=[(index, -1, "columns", why)], n_problems=1)
-        return pd.DataFrame(), summary
-    sel = _select(part, filters)
-    problems, total = _problems(sel, index)
-    summary.update(problems=problems, n_problems=total)
-    if total:
-        return pd.DataFrame(), summary
-    n = len(sel)
-    xy = shapely.get_coordinates(sel.geometry.values)
-    cat_index = {c: i for i, c in enumerate(CATEGORY_CODES)}
-    ward = (sel["ward_id"] if "ward_id" in sel.columns else pd.Series([None] * n, dtype=object))
-    ward = ward.astype(object).where(ward.notna(), None).astype("category")
-    t = pd.to_datetime(sel["occurred_at"], utc=True)
-    frame = pd.DataFrame({
-        "gid": (np.int64(index) << ROW_BITS) | np.arange(n, dtype=np.int64),
-        "sx": xy[:, 0], "sy": xy[:, 1],
-        "score": np.asarray(_weights(sel) if n else np.empty(0), dtype=np.float64),
-        "ward": ward.to_numpy(),
-        "cat": sel["category"].map(cat_index).fillna(-1).to_numpy(dtype=np.int16),
-        "t": t.dt.tz_localize(None).astype("datetime64[ns]").to_numpy(),
-    })
-    frame["ward"] = frame["ward"].astype("category")
-    if order_by:
-        frame["key"] = sel[order_by].astype(str).to_numpy(dtype=object)
-    if n:
-        lonlat = xy if sel.crs.equals(WGS84) else shapely.get_coordinates(sel.geometry.to_crs(WGS84).values)
-        summary["bounds"] = (float(lonlat[:, 0].min()), float(lonlat[:, 1].min()),
-                             float(lonlat[:, 0].max()), float(lonlat[:, 1].max()))
-        summary["crs"] = sel.crs.to_wkt()
-    summary["n"] = n
-    summary["wards"] = sorted(str(w) for w in frame["ward"].cat.categories)
-    return frame, summary
-
-
-def _project(frame: pd.DataFrame, src_wkt: str | None, metric_wkt: str, weighted: bool,
-             ward_codes: dict[str, int]) -> pd.DataFrame:
-    """Metric coordinates (one pyproj call, as the single-machine path) and integer codes."""
-    from pyproj import CRS, Transformer
-
-    n = len(frame)
-    if n:
-        transformer = Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(metric_wkt), always_xy=True)
-        x, y = transformer.transform(frame["sx"].to_numpy(), frame["sy"].to_numpy())
-    else:
-        x = y = np.empty(0)
-    out = {"gid": frame["gid"].to_numpy(dtype=np.int64) if n else np.empty(0, np.int64),
-           "x": np.asarray(x, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
-           "score": frame["score"].to_numpy(dtype=np.float64) if n else np.empty(0)}
-    if weighted:
-        out["w"] = out["score"]
-    if "key" in frame.columns:
-        out["key"] = frame["key"].to_numpy(dtype=object)
-    if n:
-        cats = frame["ward"].cat.categories
-        table = np.array([ward_codes.get(str(c), -1) for c in cats] + [-1], dtype=np.int32)
-        codes = frame["ward"].cat.codes.to_numpy()
-        out["ward"] = table[np.where(codes < 0, len(cats), codes)]
-        out["cat"] = frame["cat"].to_numpy(dtype=np.int16)
-        out["t"] = frame["t"].to_numpy(dtype="datetime64[ns]")
-    else:
-        out.update(ward=np.empty(0, np.int32), cat=np.empty(0, np.int16), t=np.empty(0, "datetime64[ns]"))
-    return pd.DataFrame(out)
-
-
-def _extent(frame: pd.DataFrame) -> tuple[float, float, float, float, int]:
-    if len(frame) == 0:
-        return (math.inf, math.inf, -math.inf, -math.inf, 0)
-    return (float(frame["x"].min()), float(frame["y"].min()), float(frame["x"].max()),
-            float(frame["y"].max()), int(len(frame)))
-
-
-def _tile_counts(frame: pd.DataFrame, layout: TileLayout) -> np.ndarray:
-    """Rows (own + halo) each tile receives from this partition."""
-    if len(frame) == 0:
-        return np.zeros(layout.nx * layout.ny, dtype=np.int64)
-    return tile_counts(frame["x"].to_numpy(), frame["y"].to_numpy(), layout)
-
-
-def _expand(frame: pd.DataFrame, layout: TileLayout) -> pd.DataFrame:
-    """One row per (point, tile whose tile + halo holds it), with its group."""
-    rows, tile, own, shared = tile_copies(frame["x"].to_numpy(), frame["y"].to_numpy(), layout)
-    out = frame.iloc[rows].reset_index(drop=True)
-    out.insert(0, "tile", tile)
-    out.insert(0, "group", layout.group_of_tile[tile])
-    out["own"] = own
-    out["shared"] = shared
-    return out
-
-
-def _cluster_group(frame: pd.DataFrame, eps: float, min_samples: float, threads: int):
-    """Core flags and local components of every tile of one group.
-
-    Returns the group's rows (with ``core`` and ``node``), the links (``gid``, ``node``)
-    of core points that appear in more than one tile, and every node with the order key
-    (``key`` column, else ``gid``) of its first owned core point.
-    """
-    frame = frame.reset_index(drop=True)
-    gid = frame["gid"].to_numpy()
-    key = frame["key"].to_numpy(dtype=object) if "key" in frame.columns else gid
-    res = cluster_tiles(
-        frame["x"].to_numpy(), frame["y"].to_numpy(),
-        frame["w"].to_numpy() if "w" in frame.columns else None,
-        frame["tile"].to_numpy(), frame["own"].to_numpy(), frame["shared"].to_numpy(),
-        key, eps, min_samples, threads=threads,
-    )
-    frame["core"] = res.core
-    frame["node"] = res.node
-    links = pd.DataFrame({"gid": gid[res.linked], "node": res.node[res.linked]})
-    has = res.node_first >= 0
-    first_key = key[np.maximum(res.node_first, 0)] if res.node_first.size else key[:0]
-    nodes = pd.DataFrame({"node": res.node_ids, "owned": has,
-                          "key": pd.Series(first_key, dtype=object).where(has, None)})
-    return frame, links, nodes
-
-
-def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.ndarray, eps: float,
-                 threads: int) -> pd.DataFrame:
-    """Labels of the own points of every tile of one group (given each node's cluster)."""
-    core = frame["core"].to_numpy()
-    labels = label_tiles(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["tile"].to_numpy(), core,
-                         frame["node"].to_numpy(), node_keys, node_labels, eps, threads=threads)
-    own = frame["own"].to_numpy()
-    keep = [c for c in ("gid", "x", "y", "score", "ward", "cat", "t") if c in frame.columns]
-    out = frame.loc[own, keep].reset_index(drop=True)
-    out["label"] = labels[own]
-    out["core"] = core[own]
-    return out
-
-
-def _latest_time(part: gpd.GeoDataFrame, filters: _Filters) -> pd.Timestamp | None:
-    """Latest ``occurred_at`` among the selected rows of one partition."""
-    sel = _select(part, filters)
-    if len(sel) == 0:
-        return None
-    t = pd.to_datetime(sel["occurred_at"], utc=True).max()
-    return None if pd.isna(t) else t
-
-
-def _label_partition(part: gpd.GeoDataFrame, index: int, filters: _Filters, labels: np.ndarray) -> gpd.GeoDataFrame:
-    """The selected rows of one partition with their label: members whole, the others reduced
-    to what the forecast counts (id, time, position), so hotspots' forecasts see every incident."""
-    sel = _select(part, filters)
-    keep = np.flatnonzero(labels >= 0)
-    out = sel.iloc[keep].reset_index(drop=True)
-    out["_label"] = labels[keep]
-    rest_cols = [c for c in ("incident_id", "category", "occurred_at", "time_precision", "geometry") if c in sel.columns]
-    rest = sel.iloc[np.flatnonzero(labels < 0)][rest_cols].reset_index(drop=True)
-    rest["_label"] = -1
-    return pd.concat([out, rest], ignore_index=True) if len(rest) else out
-
-
-# ------------------------------------------------------------------ driver
 
 
 def _merge(links: list[pd.DataFrame], nodes: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -500,201 +119,44 @@ def _merge(links: list[pd.DataFrame], nodes: list[pd.DataFrame]) -> tuple[np.nda
                        node_tab["node"].to_numpy(dtype=np.int64), key, owned)
 
 
-@dataclass
-class DaskDBSCANResult:
-    """Outcome of :func:`dask_dbscan`: labelled rows on the workers plus summaries.
-
-    Attributes
-    ----------
-    labelled : dask.dataframe.DataFrame
-        One row per selected incident (persisted on the workers): ``gid``, metric ``x``,
-        ``y``, ``score`` (category weight x severity), ``ward`` (index into
-        ``ward_ids``, -1 none), ``cat`` (index into ``CATEGORY_CODES``, -1 other),
-        ``t`` (UTC), ``label`` (-1 noise) and ``core``.
-    partition_sizes : ndarray of int64
-        Selected rows per input partition; the union's row ``offsets[p] + r`` has
-        ``gid = p << 40 | r``.
-    n, n_clusters, n_core : int
-    eps, min_samples : float, int
-    crs : pyproj.CRS
-        Metric CRS of ``x``/``y``.
-    ward_ids : list of str
-    n_tiles, n_groups : int
-        Occupied tiles, and tile groups (Dask tasks per step).
-    tile_side : float
-        Metres.
-    halo_fraction : float
-        Halo rows per own row.
-    timings_s : dict
-        Wall-clock seconds per step.
-    """
-
-    labelled: Any
-    partition_sizes: np.ndarray
-    n: int
-    n_clusters: int
-    n_core: int
-    eps: float
-    min_samples: float
-    crs: Any
-    ward_ids: list[str]
-    n_tiles: int
-    n_groups: int
-    tile_side: float
-    halo_fraction: float
-    timings_s: dict[str, float]
-    client: Any = field(repr=False, default=None)
-    _futures: Any = field(repr=False, default=None)
-
-    def _ordered(self, columns: list[str]) -> pd.DataFrame:
-        parts = self.labelled[["gid", *columns]].compute()
-        gid = parts["gid"].to_numpy()
-        offsets = np.concatenate([[0], np.cumsum(self.partition_sizes)])
-        pos = offsets[gid >> ROW_BITS] + (gid & _ROW_MASK)
-        out = parts.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
-        return out
-
-    def labels(self) -> np.ndarray:
-        """Cluster label of every row of the union, in its row order (gathered on the driver)."""
-        return self._ordered(["label"])["label"].to_numpy(dtype=np.int64)
-
-    def labels_and_core(self) -> tuple[np.ndarray, np.ndarray]:
-        """``labels`` and the sorted indices of the core points (like ``core_sample_indices_``)."""
-        frame = self._ordered(["label", "core"])
-        return frame["label"].to_numpy(dtype=np.int64), np.flatnonzero(frame["core"].to_numpy(dtype=bool))
-
-    def cluster_stats(self) -> pd.DataFrame:
-        """Per-cluster statistics computed on the workers (Dask group-by).
-
-        Columns: ``label``, ``n_incidents``, ``n_core``, ``weighted_score``, ``x_min``,
-        ``y_min``, ``x_max``, ``y_max``, ``x_mean``, ``y_mean`` (metric CRS), ``first_seen``,
-        ``last_seen`` (UTC), sorted by label.
-        """
-        members = self.labelled[self.labelled["label"] >= 0]
-        agg = members.groupby("label").agg(
-            n_incidents=("gid", "count"),
-            n_core=("core", "sum"),
-            weighted_score=("score", "sum"),
-            x_min=("x", "min"),
-            y_min=("y", "min"),
-            x_max=("x", "max"),
-            y_max=("y", "max"),
-            x_mean=("x", "mean"),
-            y_mean=("y", "mean"),
-            first_seen=("t", "min"),
-            last_seen=("t", "max"),
-        ).compute()
-        agg = agg.sort_index().reset_index()
-        agg["n_core"] = agg["n_core"].astype(np.int64)
-        for col in ("first_seen", "last_seen"):
-            agg[col] = pd.to_datetime(agg[col]).dt.tz_localize("UTC")
-        return agg
-
-    def ward_cluster_counts(self) -> pd.DataFrame:
-        """Incidents per (ward, cluster) (Dask group-by): ``ward_id``, ``label``, ``n``."""
-        members = self.labelled[self.labelled["label"] >= 0]
-        counts = members.groupby(["ward", "label"]).size().compute()
-        frame = counts.rename("n").reset_index()
-        frame["ward_id"] = self._ward_names(frame["ward"].to_numpy())
-        frame = frame.sort_values(["ward_id", "n", "label"], ascending=[True, False, True], na_position="last")
-        return frame[["ward_id", "label", "n"]].reset_index(drop=True)
-
-    def ward_stats(self) -> pd.DataFrame:
-        """Per-ward hotspot statistics computed on the workers (Dask group-bys).
-
-        Columns: ``ward_id`` (``None`` for incidents in no ward), ``n_incidents``,
-        ``n_hotspot_incidents``, ``hotspot_share``, ``n_hotspots`` (clusters with members
-        in the ward), ``top_hotspot`` (label with most members there, ties: smaller
-        label), ``top_hotspot_n``, ``category_counts`` (``{category: n}`` of the
-        incidents in hotspots, largest first), sorted by ``n_hotspot_incidents``.
-        """
-        import dask
-
-        frame = self.labelled
-        in_hot = frame["label"] >= 0
-        totals, hot, cats = dask.compute(
-            frame.groupby("ward").size(),
-            frame[in_hot].groupby(["ward", "label"]).size(),
-            frame[in_hot].groupby(["ward", "cat"]).size(),
-        )
-        totals = totals.sort_index()
-        out = pd.DataFrame({"ward": totals.index.to_numpy(), "n_incidents": totals.to_numpy(dtype=np.int64)})
-        hot = hot.rename("n").reset_index().sort_values(["ward", "n", "label"], ascending=[True, False, True])
-        per = hot.groupby("ward").agg(
-            n_hotspot_incidents=("n", "sum"), n_hotspots=("label", "nunique"),
-            top_hotspot=("label", "first"), top_hotspot_n=("n", "first"),
-        )
-        out = out.merge(per, left_on="ward", right_index=True, how="left")
-        for col in ("n_hotspot_incidents", "n_hotspots", "top_hotspot_n"):
-            out[col] = out[col].fillna(0).astype(np.int64)
-        out["top_hotspot"] = out["top_hotspot"].astype("Int64")
-        out["hotspot_share"] = np.round(out["n_hotspot_incidents"] / out["n_incidents"].clip(lower=1), 6)
-        cats = cats.rename("n").reset_index()
-        names = np.array([*CATEGORY_CODES, "other"], dtype=object)
-        cats["name"] = names[np.where(cats["cat"] >= 0, cats["cat"], len(CATEGORY_CODES))]
-        cats = cats.sort_values(["ward", "n", "cat"], ascending=[True, False, True])
-        cat_map = {int(w): {str(k): int(v) for k, v in zip(g["name"], g["n"], strict=True)}
-                   for w, g in cats.groupby("ward")}
-        out["category_counts"] = [cat_map.get(int(w), {}) for w in out["ward"]]
-        out.insert(0, "ward_id", self._ward_names(out["ward"].to_numpy()))
-        out = out.drop(columns="ward").sort_values(
-            ["n_hotspot_incidents", "ward_id"], ascending=[False, True], na_position="last"
-        )
-        cols = ["ward_id", "n_incidents", "n_hotspot_incidents", "hotspot_share", "n_hotspots",
-                "top_hotspot", "top_hotspot_n", "category_counts"]
-        return out[cols].reset_index(drop=True)
-
-    def _ward_names(self, codes: np.ndarray) -> list[str | None]:
-        names = self.ward_ids
-        return [names[int(c)] if 0 <= int(c) < len(names) else None for c in codes]
-
-    def release(self) -> None:
-        """Drop the persisted rows from the workers."""
-        self.labelled = None
-        self._futures = None
-
-
 def _check_dbscan_args(eps: Any, min_samples: Any, max_eps: float | None, n_groups: Any,
                        tile_side: Any) -> tuple[float, int]:
-    problems: list[str] = []
+    """Check the DBSCAN parameters together; raise one error listing every problem."""
+    problems = Problems("invalid distributed DBSCAN parameters")
     e = k = None
     try:
         e = check_eps(eps, max_eps)
     except ParameterError as exc:
-        problems.append(exc.message)
+        problems.add(exc.message)
     try:
         k = check_min_samples(min_samples)
     except ParameterError as exc:
-        problems.append(exc.message)
+        problems.add(exc.message)
     if n_groups is not None and (isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1):
-        problems.append(f"n_groups must be an integer >= 1, got {n_groups!r}")
+        problems.add(f"n_groups must be an integer >= 1, got {n_groups!r}")
     if tile_side is not None and (
         isinstance(tile_side, bool) or not isinstance(tile_side, (int, float)) or not math.isfinite(tile_side)
         or tile_side <= 0
     ):
-        problems.append(f"tile_side must be a positive number of metres, got {tile_side!r}")
-    if problems:
-        raise ParameterError("invalid distributed DBSCAN parameters: " + "; ".join(problems),
-                             details={"problems": problems})
+        problems.add(f"tile_side must be a positive number of metres, got {tile_side!r}")
+    problems.raise_if_any(ParameterError)
+    assert e is not None and k is not None  # noqa: S101 - both checks passed
     return float(e), int(k)
 
 
 def _raise_problems(scans: list[dict[str, Any]]) -> None:
+    """Raise one error listing the problems every partition's scan found (partition and row named)."""
     total = sum(s["n_problems"] for s in scans)
     if not total:
         return
-    listed = [p for s in scans for p in s["problems"]][:_MAX_PROBLEMS]
-    shown = "; ".join(
-        f"partition {p} row {r}: field {f!r} {why}" if r >= 0 else f"partition {p}: {why}"
-        for p, r, f, why in listed[:10]
-    )
-    raise InputError(
-        f"{total} incident(s) cannot be clustered: {shown}{' ...' if total > 10 else ''}",
-        details={"problems": [{"partition": p, "row": r, "field": f, "reason": why} for p, r, f, why in listed]},
-    )
+    problems = Problems(f"{total} incident(s) cannot be clustered")
+    for part, row, column, why in [p for s in scans for p in s["problems"]][:_MAX_PROBLEMS]:
+        where = f"partition {part} row {row}: field {column!r}" if row >= 0 else f"partition {part}:"
+        problems.add(f"{where} {why}")
+    problems.throw(InputError)
 
 
-def dask_dbscan(
+def dask_dbscan(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: Any,
     eps: float,
     min_samples: int,
@@ -771,7 +233,8 @@ def dask_dbscan(
     _require_dask()
     eps_f, ms = _check_dbscan_args(eps, min_samples, max_eps, n_groups, tile_side)
     ddf = read_incident_partitions(incidents, npartitions=npartitions)
-    if boundaries is not None and ddf.crs is not None and boundaries.crs is not None and not boundaries.crs.equals(ddf.crs):
+    crs_differs = boundaries is not None and ddf.crs is not None and boundaries.crs is not None
+    if crs_differs and boundaries is not None and not boundaries.crs.equals(ddf.crs):
         boundaries = boundaries.to_crs(ddf.crs)
     filters = _Filters(
         categories=tuple(categories) if categories is not None else None,
@@ -779,15 +242,14 @@ def dask_dbscan(
         ward_ids=tuple(ward_ids) if ward_ids is not None else None,
         boundaries=boundaries,
     )
+    spec = _ScanSpec(eps_f, ms, weighted, crs, n_groups, tile_side, order_by)
     if client is not None:
-        return _dask_dbscan_on(client, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
-                               order_by)
+        return _dask_dbscan_on(client, ddf, filters, spec)
     with dask_client() as cl:
-        result = _dask_dbscan_on(cl, ddf, filters, eps_f, ms, weighted, boundaries, crs, n_groups, tile_side,
-                                 order_by)
+        result = _dask_dbscan_on(cl, ddf, filters, spec)
         # the cluster closes here: keep the labelled rows in the driver's memory
         labelled = result.labelled.compute()
-        result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)
+        result.labelled = dd.from_pandas(labelled, npartitions=max(1, result.n_groups), sort=False)  # type: ignore[no-untyped-call]
         result.client = None
     return result
 
@@ -797,15 +259,29 @@ def _gather(cl: Any, tasks: list[Any]) -> list[Any]:
     return list(cl.gather(cl.compute(tasks)))
 
 
-def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int, weighted: bool,
-                    boundaries: gpd.GeoDataFrame | None, crs: Any, n_groups: int | None,
-                    tile_side: float | None, order_by: str | None = None) -> DaskDBSCANResult:
-    import dask
+@dataclass(frozen=True)
+class _ScanSpec:
+    """The checked parameters of one distributed DBSCAN run."""
+
+    eps: float
+    min_samples: int
+    weighted: bool
+    crs: Any
+    n_groups: int | None
+    tile_side: float | None
+    order_by: str | None = None
+
+
+def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, spec: _ScanSpec) -> DaskDBSCANResult:
+    """Run the distributed DBSCAN steps on the client ``cl`` (see the module's algorithm)."""
     import dask.dataframe as dd
+    from dask.delayed import delayed
     from pyproj import CRS
 
     from ward_geo.projection import metric_crs_for_bounds
 
+    eps_f, ms, weighted, crs = spec.eps, spec.min_samples, spec.weighted, spec.crs
+    n_groups, tile_side, order_by, boundaries = spec.n_groups, spec.tile_side, spec.order_by, filters.boundaries
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     missing = [c for c in ("category", "occurred_at") if c not in ddf.columns]
@@ -818,7 +294,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     wanted = ("category", "occurred_at", "severity", "ward_id", *([order_by] if order_by else []), geometry)
     ddf = ddf[list(dict.fromkeys(c for c in wanted if c in ddf.columns))]
     parts = ddf.to_delayed()
-    loaded = cl.compute([dask.delayed(_load)(p, i, filters, order_by) for i, p in enumerate(parts)])
+    loaded = cl.compute([delayed(_load)(p, i, filters, order_by) for i, p in enumerate(parts)])
     scans = cl.gather([cl.submit(_item, f, 1) for f in loaded])
     _raise_problems(scans)
     sizes = np.array([s["n"] for s in scans], dtype=np.int64)
@@ -849,7 +325,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     clock = time.perf_counter()
 
     if n == 0:
-        empty = dd.from_pandas(_labelled_meta(weighted), npartitions=1)
+        empty = dd.from_pandas(_labelled_meta(weighted), npartitions=1)  # type: ignore[no-untyped-call]
         return DaskDBSCANResult(empty, sizes, 0, 0, 0, eps_f, ms, metric, ward_list, 0, 0, 0.0, 0.0,
                                 timings, cl)
     # 2. tiles, groups of tiles, and the shuffle of every row to its tiles' group
@@ -863,7 +339,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     layout = layout.with_groups(counts, groups)
     groups, side = layout.n_groups, layout.side
     halo_fraction = float(counts.sum() - n) / n
-    expanded = [dask.delayed(_expand)(f, layout) for f in prep]
+    expanded = [delayed(_expand)(f, layout) for f in prep]
     frame = dd.from_delayed(expanded, meta=_expanded_meta(weighted, order_by is not None), verify_meta=False)
     frame = frame.set_index("group", divisions=list(range(groups)) + [groups], sorted=False)
     frame = cl.persist(frame)
@@ -874,7 +350,7 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
 
     # 3. core flags and local components per tile
     threads = 1
-    clustered = cl.compute([dask.delayed(_cluster_group)(p, eps_f, float(ms), threads) for p in frame.to_delayed()])
+    clustered = cl.compute([delayed(_cluster_group)(p, eps_f, float(ms), threads) for p in frame.to_delayed()])
     del frame
     states = [cl.submit(_item, f, 0) for f in clustered]
     links = cl.gather([cl.submit(_item, f, 1) for f in clustered])
@@ -909,7 +385,12 @@ def _dask_dbscan_on(cl: Any, ddf: Any, filters: _Filters, eps_f: float, ms: int,
     return result
 
 
-def _item(value: tuple, i: int) -> Any:
+def _as_tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A filter's values as a tuple (None, no filter, kept as it is)."""
+    return None if values is None else tuple(values)
+
+
+def _item(value: tuple[Any, ...], i: int) -> Any:
     return value[i]
 
 
@@ -921,8 +402,8 @@ def _wait(obj: Any) -> None:
     """Block until persisted collections or futures are computed (errors re-raised)."""
     from distributed import futures_of, wait
 
-    futures = futures_of(obj) if not isinstance(obj, list) else obj
-    wait(futures)
+    futures = futures_of(obj) if not isinstance(obj, list) else obj  # type: ignore[no-untyped-call]
+    wait(futures)  # type: ignore[no-untyped-call]
     for f in futures:
         if f.status == "error":
             f.result()
@@ -956,7 +437,7 @@ def _labelled_meta(weighted: bool) -> pd.DataFrame:
 # ------------------------------------------------------------------ hotspot table
 
 
-def find_hotspots_dask(
+def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: Any = None,
     boundaries: gpd.GeoDataFrame | None = None,
     method: str = "dbscan",
@@ -1059,7 +540,8 @@ def find_hotspots_dask(
         labels = result.labels()
         frame = gdf
     else:
-        import dask
+        from dask.base import compute
+        from dask.delayed import delayed
 
         since_ts, until_ts = request.since, request.until
         e, k, reason = float(eps), int(min_samples), "eps and min_samples given explicitly"  # type: ignore[arg-type]
@@ -1069,8 +551,9 @@ def find_hotspots_dask(
             if since_ts is None and until_ts is None and request.window is not None:
                 # the default window, as the single-machine path applies it: one pass for the latest time
                 in_b0 = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
-                f0 = _Filters(cats and tuple(cats), None, None, wards and tuple(wards), in_b0)
-                latest = [t for t in dask.compute(*[dask.delayed(_latest_time)(p, f0) for p in ddf.to_delayed()])
+                f0 = _Filters(_as_tuple(cats), None, None, _as_tuple(wards), in_b0)
+                tasks = [delayed(_latest_time)(p, f0) for p in ddf.to_delayed()]
+                latest = [t for t in compute(*tasks)  # type: ignore[no-untyped-call]
                           if t is not None]
                 if latest:
                     since_ts, until_ts, window_rule = default_window(pd.Series([max(latest)]), request)
@@ -1080,9 +563,9 @@ def find_hotspots_dask(
             all_labels = result.labels()
             bounds = np.concatenate([[0], np.cumsum(result.partition_sizes)])
             in_b = boundaries.to_crs(ddf.crs) if boundaries is not None and ddf.crs is not None else boundaries
-            filters = _Filters(cats and tuple(cats), since_ts, until_ts, wards and tuple(wards), in_b)
-            pieces = dask.compute(*[
-                dask.delayed(_label_partition)(p, i, filters, all_labels[bounds[i]:bounds[i + 1]])
+            filters = _Filters(_as_tuple(cats), since_ts, until_ts, _as_tuple(wards), in_b)
+            pieces = compute(*[  # type: ignore[no-untyped-call]
+                delayed(_label_partition)(p, i, filters, all_labels[bounds[i]:bounds[i + 1]])
                 for i, p in enumerate(ddf.to_delayed())
             ])
         sub = pd.concat(pieces, ignore_index=True) if pieces else gpd.GeoDataFrame()

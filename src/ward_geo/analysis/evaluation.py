@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +43,22 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ward_geo.analysis.accuracy import (
+    DEFAULT_SHARES,
+    accuracy_at_share,
+    accuracy_curve,
+    evaluate_hotspots,
+    flag_top_cells,
+    hit_rate,
+    pai,
+    pei,
+    rri,
+    study_area_for,
+)
+from ward_geo.analysis.backtest_folds import Fold, parse_window, rolling_folds
 from ward_geo.analysis.study_grid import StudyGrid, make_grid
 from ward_geo.errors import InputError, ParameterError
-from ward_geo.projection import to_metric
+from ward_geo.jsonsafe import json_safe
 
 __all__ = [
     "hit_rate",
@@ -72,270 +84,11 @@ __all__ = [
     "DELIVERED_SHARES",
 ]
 
-#: Shares of the study area at which accuracy curves are drawn (1 % … 20 %).
-DEFAULT_SHARES: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20)
 
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def hit_rate(n: float, N: float) -> float:
-    """Hit rate :math:`n / N`; NaN when there are no test incidents."""
-    return float(n) / float(N) if N > 0 else math.nan
-
-
-def pai(n: float, N: float, a: float, A: float) -> float:
-    """Prediction Accuracy Index :math:`(n/N) / (a/A)`; NaN when undefined.
-
-    Parameters
-    ----------
-    n, N : float
-        Test incidents inside the flagged area, and all test incidents.
-    a, A : float
-        Flagged area and study area (same units).
-    """
-    if N <= 0 or a <= 0 or A <= 0:
-        return math.nan
-    return (float(n) / float(N)) / (float(a) / float(A))
-
-
-def pei(n: float, n_best: float) -> float:
-    """Predictive Efficiency Index :math:`n / n^{*}` (= PAI / best PAI at the same area)."""
-    return float(n) / float(n_best) if n_best > 0 else math.nan
-
-
-def rri(n_test: float, N_test: float, n_train: float, N_train: float) -> float:
-    """Recapture Rate Index :math:`(n_{test}/N_{test}) / (n_{train}/N_{train})`."""
-    if N_test <= 0 or N_train <= 0 or n_train <= 0:
-        return math.nan
-    return (float(n_test) / float(N_test)) / (float(n_train) / float(N_train))
-
-
-def _k_cells(grid: StudyGrid, share: float) -> int:
-    if not (0.0 < share <= 1.0):
-        raise ParameterError(f"share of area flagged must be in (0, 1], got {share!r}")
-    return max(1, min(grid.n_cells, int(round(share * grid.n_cells))))
-
-
-def flag_top_cells(scores: np.ndarray, grid: StudyGrid, share: float) -> np.ndarray:
-    """Boolean mask of the top-scoring valid cells covering ``share`` of the study area.
-
-    Ties are broken by cell index, so the selection is deterministic.
-    """
-    k = _k_cells(grid, share)
-    valid_idx = np.flatnonzero(grid.valid)
-    s = np.asarray(scores, dtype=np.float64)[valid_idx]
-    s = np.where(np.isfinite(s), s, -np.inf)
-    order = np.lexsort((valid_idx, -s))  # descending score, then ascending index
-    mask = np.zeros(grid.nx * grid.ny, dtype=bool)
-    mask[valid_idx[order[:k]]] = True
-    return mask
-
-
-def _best_hits(test_counts: np.ndarray, grid: StudyGrid, k: int) -> float:
-    valid_counts = np.sort(np.asarray(test_counts)[grid.valid])[::-1]
-    return float(valid_counts[:k].sum())
-
-
-def accuracy_at_share(
-    scores: np.ndarray,
-    grid: StudyGrid,
-    test_counts: np.ndarray,
-    n_test_total: int,
-    *,
-    share: float = 0.05,
-    train_counts: np.ndarray | None = None,
-    n_train_total: int | None = None,
-) -> dict[str, float]:
-    """Hit rate, PAI, PEI and RRI of flagging the top ``share`` of cells by ``scores``.
-
-    ``n_test_total`` counts every test incident, including those outside the grid, so
-    incidents outside the study area count as misses.
-    """
-    mask = flag_top_cells(scores, grid, share)
-    k = int(mask.sum())
-    n = float(np.asarray(test_counts)[mask].sum())
-    a = k * grid.cell_area
-    out = {
-        "share": float(share),
-        "flagged_area_m2": a,
-        "n_hit": n,
-        "n_test": float(n_test_total),
-        "hit_rate": hit_rate(n, n_test_total),
-        "pai": pai(n, n_test_total, a, grid.area),
-        "pei": pei(n, _best_hits(test_counts, grid, k)),
-        "rri": math.nan,
-    }
-    if train_counts is not None and n_train_total is not None:
-        out["rri"] = rri(n, n_test_total, float(np.asarray(train_counts)[mask].sum()), n_train_total)
-    return out
-
-
-def accuracy_curve(
-    scores: np.ndarray,
-    grid: StudyGrid,
-    test_counts: np.ndarray,
-    n_test_total: int,
-    shares: Sequence[float] = DEFAULT_SHARES,
-) -> pd.DataFrame:
-    """Hit rate and PAI against the share of area flagged."""
-    rows = [accuracy_at_share(scores, grid, test_counts, n_test_total, share=s) for s in shares]
-    return pd.DataFrame(rows)[["share", "hit_rate", "pai", "pei"]]
-
-
-# ----------------------------------------------------------------------------- study area
-
-
-def study_area_for(
-    incidents_m: gpd.GeoDataFrame, boundaries_m: gpd.GeoDataFrame | None = None
-) -> shapely.Geometry:
-    """The study area A in the incidents' metric CRS: the wards' union, else the incidents' hull."""
-    if boundaries_m is not None and len(boundaries_m):
-        return shapely.union_all(boundaries_m.geometry.values)
-    if len(incidents_m) < 3:
-        raise InputError("need boundaries or at least 3 incidents to define a study area")
-    hull = shapely.convex_hull(shapely.union_all(incidents_m.geometry.values))
-    return hull.buffer(50.0)
-
-
-def evaluate_hotspots(
-    hotspots: gpd.GeoDataFrame,
-    test_incidents: gpd.GeoDataFrame,
-    *,
-    boundaries: gpd.GeoDataFrame | None = None,
-    train_incidents: gpd.GeoDataFrame | None = None,
-    cell_size: float | None = None,
-) -> dict[str, float]:
-    """Accuracy of a set of hotspot polygons against test incidents.
-
-    The flagged area ``a`` is the union of the hotspot polygons within the study area;
-    ``n*`` for PEI is the best count reachable with the same area of grid cells.
-
-    Returns
-    -------
-    dict
-        ``hit_rate``, ``pai``, ``pei``, ``rri`` (NaN without ``train_incidents``),
-        ``flagged_area_m2``, ``study_area_m2``, ``share``, ``n_hit``, ``n_test``.
-    """
-    if len(test_incidents) == 0:
-        return {k: math.nan for k in ("hit_rate", "pai", "pei", "rri")} | {
-            "n_hit": 0.0, "n_test": 0.0, "flagged_area_m2": math.nan, "study_area_m2": math.nan, "share": math.nan,
-        }
-    test_m, crs = to_metric(test_incidents)
-    bounds_m = boundaries.to_crs(crs) if boundaries is not None else None
-    area_poly = study_area_for(test_m, bounds_m)
-    flagged = shapely.union_all(hotspots.to_crs(crs).geometry.values) if len(hotspots) else shapely.Polygon()
-    flagged = shapely.intersection(flagged, area_poly)
-    a = float(flagged.area)
-    A = float(area_poly.area)
-    shapely.prepare(flagged)
-    xy = shapely.get_coordinates(test_m.geometry.values)
-    inside = shapely.contains_xy(flagged, xy[:, 0], xy[:, 1]) if a > 0 else np.zeros(len(xy), bool)
-    n = float(inside.sum())
-    N = float(len(test_m))
-    grid = make_grid(area_poly, cell_size)
-    k = max(1, int(round(a / grid.cell_area))) if a > 0 else 0
-    n_best = _best_hits(grid.counts(xy), grid, k) if k else 0.0
-    out = {
-        "hit_rate": hit_rate(n, N),
-        "pai": pai(n, N, a, A),
-        "pei": min(1.0, pei(n, n_best)) if n_best > 0 else math.nan,
-        "rri": math.nan,
-        "flagged_area_m2": a,
-        "study_area_m2": A,
-        "share": a / A if A else math.nan,
-        "n_hit": n,
-        "n_test": N,
-    }
-    if train_incidents is not None and len(train_incidents):
-        txy = shapely.get_coordinates(train_incidents.to_crs(crs).geometry.values)
-        n_train = float(shapely.contains_xy(flagged, txy[:, 0], txy[:, 1]).sum()) if a > 0 else 0.0
-        out["rri"] = rri(n, N, n_train, len(txy))
-    return out
-
-
-_WINDOW = re.compile(r"^\s*(\d+)\s*([DWMY])\s*$", re.IGNORECASE)
-
-
-def parse_window(text: str | pd.DateOffset) -> pd.DateOffset:
-    """Parse a window length such as ``"12M"``, ``"1M"``, ``"4W"``, ``"30D"``, ``"1Y"``."""
-    if isinstance(text, pd.DateOffset):
-        return text
-    m = _WINDOW.match(str(text))
-    if not m or int(m.group(1)) <= 0:
-        raise ParameterError(f"window {text!r} is not a positive length such as 12M, 4W, 30D or 1Y")
-    n, unit = int(m.group(1)), m.group(2).upper()
-    return {
-        "D": pd.DateOffset(days=n),
-        "W": pd.DateOffset(weeks=n),
-        "M": pd.DateOffset(months=n),
-        "Y": pd.DateOffset(years=n),
-    }[unit]
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One rolling-origin fold: train on ``[train_start, origin)``, test on ``[origin, test_end)``."""
-
-    index: int
-    train_start: pd.Timestamp
-    origin: pd.Timestamp
-    test_end: pd.Timestamp
-
-
-def rolling_folds(
-    times: pd.Series,
-    *,
-    train: str | pd.DateOffset = "12M",
-    test: str | pd.DateOffset = "1M",
-    step: str | pd.DateOffset = "1M",
-    max_folds: int | None = None,
-) -> list[Fold]:
-    """Rolling-origin folds over the span of ``times`` (no test incident is ever in training).
-
-    The first origin is the earliest time (floored to the day) plus ``train``; origins move
-    by ``step`` while the test window starts at or before the latest incident (so data known
-    only to the month, stamped on the month's first day, still get their last test window).
-    With ``max_folds``, the most recent folds are kept.
-    """
-    t = pd.to_datetime(times, utc=True).dropna()
-    if t.empty:
-        raise InputError("no incident has a time; a backtest needs dated incidents")
-    train_off, test_off, step_off = parse_window(train), parse_window(test), parse_window(step)
-    start = t.min().floor("D")
-    end = t.max()
-    folds: list[Fold] = []
-    origin = start + train_off
-    while origin <= end:
-        folds.append(Fold(len(folds), origin - train_off, origin, origin + test_off))
-        origin = origin + step_off
-        if len(folds) > 10_000:
-            raise ParameterError("more than 10,000 folds: use a larger step")
-    if not folds:
-        raise InputError(
-            f"the data span {start.date()} – {end.date()} is shorter than one training window ({train}) "
-            f"plus one test window ({test})"
-        )
-    if max_folds is not None and max_folds > 0:
-        folds = [Fold(i, f.train_start, f.origin, f.test_end) for i, f in enumerate(folds[-max_folds:])]
-    return folds
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (pd.Timestamp,)):
-        return None if pd.isna(obj) else obj.isoformat()
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not np.isfinite(obj) else float(obj)
-    if obj is pd.NaT:
-        return None
-    return obj
-
+def _plain_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as plain JSON data (the shared sanitiser: NaN -> null, timestamps ISO 8601)."""
+    plain: dict[str, Any] = json_safe(data)
+    return plain
 
 
 # ----------------------------------------------------------------------------- delivered backtest
@@ -421,7 +174,7 @@ class BacktestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (NaN -> null, timestamps ISO 8601)."""
-        return _json_safe({
+        return _plain_dict({
             "shares": list(self.shares), "study_area_m2": self.study_area_m2, "cell_size_m": self.cell_size,
             "metric_crs": self.metric_crs, "params": self.params, "notes": self.notes,
             "summary": self.summary.to_dict(orient="records"), "folds": self.folds.to_dict(orient="records"),
@@ -429,6 +182,7 @@ class BacktestResult:
         })
 
     def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as UTF-8 JSON to ``path`` and return the path."""
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, indent=2), encoding="utf-8")
         return path
@@ -485,11 +239,71 @@ def _take_by_rank(polys_m: np.ndarray, area: Any, limit_m2: float) -> tuple[Any,
 def _smooth(grid: StudyGrid, counts: np.ndarray, sigma_m: float) -> np.ndarray:
     from scipy import ndimage
 
-    return ndimage.gaussian_filter(grid.raster(counts), sigma=sigma_m / grid.cell_size, mode="constant",
-                                   truncate=3.0).ravel()
+    smoothed: np.ndarray = ndimage.gaussian_filter(grid.raster(counts), sigma=sigma_m / grid.cell_size,
+                                                   mode="constant", truncate=3.0).ravel()
+    return smoothed
 
 
-def backtest(
+def _check_backtest_args(methods: Sequence[str], shares: Sequence[float], registered: tuple[str, ...]) -> None:
+    """Raise a clear error for an unknown method or a share outside (0, 1)."""
+    unknown = [m for m in methods if m not in registered and m != "auto"]
+    if unknown:
+        raise ParameterError(f"unknown method(s) {unknown}; expected auto or any of {list(registered)}")
+    bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
+    if bad_shares or not shares:
+        raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
+
+
+@dataclass(frozen=True)
+class _FoldScoring:
+    """What every method of one fold is scored against: the study area and the test window."""
+
+    grid: StudyGrid
+    area: Any
+    area_m2: float
+    test_xy: np.ndarray
+    test_cells: np.ndarray
+    test_counts: np.ndarray
+    baselines: dict[str, np.ndarray]
+
+
+def _score_at_share(
+    scoring: _FoldScoring, polys_m: np.ndarray, share: float
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Score the hotspots taken by rank within ``share`` of the area, and the baselines at that area.
+
+    Returns the metrics of the fold table's row, which test incidents the hotspots hold, and
+    each test incident's inclusion in the prior-counts map.
+    """
+    grid, area, A = scoring.grid, scoring.area, scoring.area_m2
+    n_te = len(scoring.test_xy)
+    taken, n_taken = _take_by_rank(polys_m, area, share * A)
+    a = float(taken.area)
+    inside = np.zeros(n_te, dtype=bool)
+    if a > 0:
+        shapely.prepare(taken)
+        inside = shapely.contains_xy(taken, scoring.test_xy[:, 0], scoring.test_xy[:, 1])
+    n = float(inside.sum())
+    k_cells = a / grid.cell_area
+    best = float((cell_inclusion(scoring.test_counts, grid.valid, k_cells) * scoring.test_counts).sum())
+    metrics: dict[str, Any] = {
+        "n_taken": n_taken, "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
+        "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
+        "pei": pei(n, best) if a > 0 else math.nan,
+    }
+    counts_p = np.zeros(n_te)
+    for name, scores in scoring.baselines.items():
+        p = cell_inclusion(scores, grid.valid, k_cells)
+        per_incident = np.where(scoring.test_cells >= 0, p[np.maximum(scoring.test_cells, 0)], 0.0)
+        nb = float(per_incident.sum())
+        metrics[f"{name}_hit_rate"] = hit_rate(nb, n_te)
+        metrics[f"{name}_pai"] = pai(nb, n_te, a, A) if a > 0 else math.nan
+        if name == "prior_counts":
+            counts_p = per_incident
+    return metrics, inside, counts_p
+
+
+def backtest(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,
@@ -558,12 +372,7 @@ def backtest(
     from ward_geo.analysis.hotspots.registry import REGISTRY
     from ward_geo.analysis.hotspots.request import canonical_order, metric_xy, study_area, study_wards
 
-    unknown = [m for m in methods if m not in REGISTRY and m != "auto"]
-    if unknown:
-        raise ParameterError(f"unknown method(s) {unknown}; expected auto or any of {list(REGISTRY)}")
-    bad_shares = [s for s in shares if not (isinstance(s, int | float) and 0.0 < float(s) < 1.0)]
-    if bad_shares or not shares:
-        raise ParameterError(f"shares must be fractions strictly between 0 and 1, got {list(shares)!r}")
+    _check_backtest_args(methods, shares, tuple(REGISTRY))
     if "occurred_at" not in incidents.columns:
         raise InputError("incidents have no occurred_at column; a backtest needs dated incidents")
     gdf = incidents[incidents["occurred_at"].notna()]
@@ -626,34 +435,16 @@ def backtest(
                                     options=opts, timezone=timezone, outlines_only=True)
             polys_m = np.asarray(hs.to_crs(crs).geometry.values, dtype=object) if len(hs) else np.empty(0, object)
             top_share = float(shapely.area(shapely.intersection(polys_m[0], area))) / A if len(polys_m) else math.nan
+            scoring = _FoldScoring(grid, area, A, X[test_idx], test_cells, test_counts, baseline_scores)
             for share in shares:
-                taken, n_taken = _take_by_rank(polys_m, area, share * A)
-                a = float(taken.area)
-                inside = np.zeros(n_te, dtype=bool)
-                if a > 0:
-                    shapely.prepare(taken)
-                    inside = shapely.contains_xy(taken, X[test_idx, 0], X[test_idx, 1])
-                n = float(inside.sum())
-                k_cells = a / grid.cell_area
-                best = float((cell_inclusion(test_counts, grid.valid, k_cells) * test_counts).sum())
+                metrics, inside, counts_p = _score_at_share(scoring, polys_m, float(share))
+                a = metrics["flagged_area_m2"]
                 row: dict[str, Any] = {
                     "fold": fold.index, "method": method, "share": float(share),
                     "train_start": fold.train_start, "origin": fold.origin, "test_end": fold.test_end,
                     "n_train": n_tr, "n_test": n_te, "chosen": chosen, "n_hotspots": int(len(hs)),
-                    "n_taken": n_taken, "top_share": top_share,
-                    "flagged_area_m2": a, "n_hit": n, "hit_rate": hit_rate(n, n_te),
-                    "pai": pai(n, n_te, a, A) if a > 0 else math.nan,
-                    "pei": pei(n, best) if a > 0 else math.nan,
+                    "top_share": top_share, **metrics,
                 }
-                counts_p = np.zeros(n_te)
-                for name, scores in baseline_scores.items():
-                    p = cell_inclusion(scores, grid.valid, k_cells)
-                    per_incident = np.where(test_cells >= 0, p[np.maximum(test_cells, 0)], 0.0)
-                    nb = float(per_incident.sum())
-                    row[f"{name}_hit_rate"] = hit_rate(nb, n_te)
-                    row[f"{name}_pai"] = pai(nb, n_te, a, A) if a > 0 else math.nan
-                    if name == "prior_counts":
-                        counts_p = per_incident
                 rows.append(row)
                 pooled.setdefault((method, float(share)), []).append((inside.astype(float), counts_p))
                 if a > 0 and row["prior_counts_hit_rate"] >= 0.999 and row["hit_rate"] >= 0.999:
@@ -673,7 +464,9 @@ def backtest(
                           crs.to_string(), skipped, params, notes)
 
 
-def _ratio_interval(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, seed: int) -> tuple[float, float, float]:
+def _ratio_interval(
+    parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, seed: int
+) -> tuple[float, float, float]:
     hits = sum(float(h.sum()) for h, _ in parts)
     base = sum(float(b.sum()) for _, b in parts)
     ratio = hits / base if base > 0 else math.nan
@@ -732,14 +525,15 @@ class MethodSelection:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe({
+        """The selection as plain JSON data."""
+        return _plain_dict({
             "method": self.method, "params": self.params, "reason": self.reason, "folds": self.folds,
             "share": self.share, "notes": self.notes,
             "evidence": self.evidence.to_dict(orient="records"),
         })
 
 
-def select_method(
+def select_method(  # noqa: PLR0913 - public keywords are its documented contract
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
     *,

@@ -87,7 +87,7 @@ _WEIGHTS_CACHE_LOCK = threading.Lock()
 
 
 def _queen_weights(valid: np.ndarray, nx: int, ny: int) -> tuple[Any, np.ndarray]:
-    """libpysal queen weights of the valid cells and the CSR row starts, cached per grid.
+    """Queen weights (libpysal) of the valid cells and the CSR row starts, cached per grid.
 
     Backtest folds and trend slices run Gi* many times on one grid; the weights are built
     once (a few grids are kept).
@@ -202,7 +202,7 @@ def gistar_grid(
     return {"grid": grid, "counts": counts, "z": z, "p": p, "islands": islands}
 
 
-def gistar_regions(
+def gistar_regions(  # noqa: PLR0913 - public keywords are its documented contract
     X: np.ndarray,
     *,
     study_area: Any,

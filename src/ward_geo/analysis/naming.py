@@ -163,7 +163,9 @@ def _named_layer(layer: object, what: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _subset(frame: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], metric: CRS) -> tuple:
+def _subset(
+    frame: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], metric: CRS
+) -> tuple[list[str], np.ndarray]:
     """Named rows of ``frame`` near the metric ``bounds``, deduplicated, sorted, projected.
 
     A row is kept when it has a name and a geometry whose bounding box meets ``bounds``.
@@ -214,7 +216,7 @@ class _Streets:
     tree: shapely.STRtree
 
     @classmethod
-    def build(cls, frame: gpd.GeoDataFrame, bounds: tuple, metric: CRS) -> _Streets:
+    def build(cls, frame: gpd.GeoDataFrame, bounds: tuple[float, float, float, float], metric: CRS) -> _Streets:
         names, lines = _subset(frame, bounds, metric)
         unique_names = sorted(set(names))
         code_of = {n: i for i, n in enumerate(unique_names)}
@@ -229,7 +231,9 @@ class _Landmarks:
     tree: shapely.STRtree | None
 
     @classmethod
-    def build(cls, frame: gpd.GeoDataFrame | None, bounds: tuple, metric: CRS) -> _Landmarks:
+    def build(
+        cls, frame: gpd.GeoDataFrame | None, bounds: tuple[float, float, float, float], metric: CRS
+    ) -> _Landmarks:
         if frame is None:
             return cls([], np.empty(0, dtype=object), None)
         names, spots = _subset(frame, bounds, metric)
@@ -246,7 +250,7 @@ class _Landmarks:
         d_poly = shapely.distance(self.geoms[hits], polygon)
         d_centre = shapely.distance(self.geoms[hits], centre)
         best = min(zip(d_poly, d_centre, (self.names[i] for i in hits), strict=True))
-        return best[2]
+        return str(best[2])
 
 
 @dataclass
@@ -374,8 +378,11 @@ def _meeting(
     centre: shapely.Point,
     exclude: tuple[int, ...],
 ) -> tuple[float, int] | None:
-    """The named street (other than ``exclude``) that meets ``primary`` inside ``region``
-    nearest to ``centre``: ``(distance of the meeting point to centre, street code)``."""
+    """Find the named street (other than ``exclude``) meeting ``primary`` nearest ``centre``.
+
+    The meeting point lies inside ``region``; returns ``(distance of the meeting point to
+    centre, street code)``.
+    """
     hits = streets.tree.query(region, predicate="intersects")
     if len(hits) == 0:
         return None

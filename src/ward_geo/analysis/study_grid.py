@@ -64,6 +64,7 @@ class StudyGrid:
 
     @property
     def cell_area(self) -> float:
+        """Area of one cell (square metres)."""
         return self.cell_size * self.cell_size
 
     @property
@@ -104,7 +105,8 @@ class StudyGrid:
         iy = cells // self.nx
         minx = self.x0 + ix * self.cell_size
         miny = self.y0 + iy * self.cell_size
-        return shapely.box(minx, miny, minx + self.cell_size, miny + self.cell_size)
+        boxes: np.ndarray = shapely.box(minx, miny, minx + self.cell_size, miny + self.cell_size)
+        return boxes
 
     def raster(self, values: np.ndarray) -> np.ndarray:
         """Reshape a per-cell vector to a (ny, nx) raster."""
@@ -153,4 +155,5 @@ def _boxes(minx: float, miny: float, nx: int, ny: int, cell: float) -> np.ndarra
     ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
     x = minx + ix.ravel() * cell
     y = miny + iy.ravel() * cell
-    return shapely.box(x, y, x + cell, y + cell)
+    boxes: np.ndarray = shapely.box(x, y, x + cell, y + cell)
+    return boxes

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -293,7 +294,7 @@ def emerging_hotspots(
         )
     frame = pd.DataFrame(rows, columns=["cell", "n_incidents", "hot_slices", "n_slices", "mk_trend", "mk_p",
                                         "mk_tau", "trend"])
-    geoms = grid.cell_polygons(frame["cell"].to_numpy()) if len(frame) else []
+    geoms: list[Any] = list(grid.cell_polygons(frame["cell"].to_numpy())) if len(frame) else []
     out = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=crs).to_crs(4326)
     return EmergingResult(out, labels, grid, counts, hot, cold, crs.to_string())
 
@@ -329,15 +330,16 @@ def classify_trends(
     boxes = grid.cell_polygons(valid_idx)
     tree = shapely.STRtree(boxes)
     hit_poly, hit_box = tree.query(polys, predicate="intersects")
-    trends, details = [], []
+    trends: list[str] = []
+    details: list[dict[str, object] | None] = []
     for i in range(len(out)):
         cells = valid_idx[hit_box[hit_poly == i]]
         if len(cells) == 0:
             trends.append("no_pattern")
             details.append(None)
             continue
-        hot = res.hot[:, cells].any(axis=1)
-        cold = res.cold[:, cells].any(axis=1) & ~hot
+        hot = np.asarray(res.hot[:, cells].any(axis=1), dtype=bool)
+        cold = np.asarray(res.cold[:, cells].any(axis=1), dtype=bool) & ~hot
         series = res.counts[:, cells].sum(axis=1)
         mk_trend, p, tau = _mann_kendall(series, alpha)
         trends.append(classify_series(hot, cold, mk_trend, persistent_share=persistent_share))
