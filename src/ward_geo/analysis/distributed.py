@@ -484,7 +484,8 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
         The hotspot table; ``attrs["params"]`` also records ``engine``, the tiles and the
         Dask step timings (``attrs["dask"]``).
     """
-    from ward_geo.analysis.hotspots import delivered_hotspots, empty_table
+    from ward_geo.analysis.hotspots import delivered_hotspots
+    from ward_geo.analysis.hotspots.table import empty_table
     from ward_geo.analysis.hotspots.registry import Clustering, suggest_eps_min_samples
     from ward_geo.analysis.hotspots.request import (
         canonical_order,

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 
 from ward_geo.api import services
+from ward_geo.io.options import ReaderOptions
 
 __all__ = ["HotspotParams", "ItemsParams", "UploadParams", "HotspotParamsDep", "ItemsParamsDep", "UploadParamsDep"]
 
@@ -93,13 +94,13 @@ class UploadParams:
     )
     timezone: str | None = Query(None, pattern=r"^[A-Za-z_+\-/0-9]{1,64}$", description="zone of naive times (IANA)")
 
-    def reader_options(self) -> dict[str, str]:
-        """The reader keywords given (those left out are detected from the file)."""
-        given = {
-            "lon": self.lon, "lat": self.lat, "id_field": self.id_field, "category_field": self.category_field,
-            "time_field": self.time_field, "category": self.category, "crs": self.crs, "timezone": self.timezone,
-        }
-        return {k: v for k, v in given.items() if v is not None}
+    def reader_options(self, file_format: str) -> ReaderOptions:
+        """The reader options given (those left out are detected from the file), for ``file_format``."""
+        return ReaderOptions(
+            lon=self.lon, lat=self.lat, id_field=self.id_field, category_field=self.category_field,
+            time_field=self.time_field, category=self.category, crs=self.crs, timezone=self.timezone,
+            format=file_format,
+        )
 
 
 HotspotParamsDep = Annotated[HotspotParams, Depends()]

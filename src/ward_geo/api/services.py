@@ -27,6 +27,7 @@ from ward_geo.api.ogc import TimeFilter, parse_instant
 from ward_geo.api.work import BACKGROUND, Caller
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.errors import InputError, NotFoundError, ParameterError, StoreError, WardGeoError
+from ward_geo.io.options import ReaderOptions
 from ward_geo.schema import WGS84
 
 __all__ = [
@@ -479,7 +480,7 @@ def ingest_file(
     path: Path,
     *,
     source: str,
-    options: dict[str, Any],
+    options: ReaderOptions,
     allow_rejected: bool,
 ) -> IngestOutcome:
     """Validate an uploaded file like ``ward-geo ingest`` and store it atomically (blocking).
@@ -497,7 +498,8 @@ def ingest_file(
     wards = store.boundaries()
     try:
         incidents, report = state.parse(
-            read_incidents, path, boundaries=wards if len(wards) else None, source=source, return_report=True, **options
+            read_incidents, path, boundaries=wards if len(wards) else None, source=source, return_report=True,
+            options=options,
         )
     except WardGeoError:
         raise
@@ -506,7 +508,7 @@ def ingest_file(
 
         log.warning("upload could not be read", exc_info=True)
         raise InputError(
-            f"the body could not be read as {options.get('format', 'geojson').upper()}: "
+            f"the body could not be read as {(options.format or 'geojson').upper()}: "
             f"{type(exc).__name__}: {scrub_paths(str(exc), path)[:200]}"
         ) from None
     if report.rows_rejected and not allow_rejected:

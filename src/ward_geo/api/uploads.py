@@ -142,8 +142,7 @@ async def ingest_upload(state: ServiceState, request: Request, params: UploadPar
     try:
         if await _spool_body(request, path, state.settings.max_upload_bytes) == 0:
             raise InputError("the request body is empty; send a GeoJSON FeatureCollection or a CSV")
-        options: dict[str, str] = params.reader_options()
-        options["format"] = "vector" if kind in GDAL_MEDIA_TYPES.values() else kind
+        options = params.reader_options("vector" if kind in GDAL_MEDIA_TYPES.values() else kind)
         outcome = await state.run(
             lambda: ingest_file(state, path, source=params.source or "api", options=options,
                                 allow_rejected=params.on_error == "skip")

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ward_geo.errors import WardGeoError
+from ward_geo.io.options import ReaderOptions
 
 __all__ = [
     "app",
@@ -174,10 +175,9 @@ class ReaderFlags:
     category: str | None = None
     timezone: str | None = None
 
-    def keywords(self) -> dict[str, Any]:
-        """The keywords of ``read_incidents`` these flags stand for."""
-        return {
-            "crs": self.crs, "lon": self.lon, "lat": self.lat, "id_field": self.id_field,
-            "category_field": self.category_field, "time_field": self.time_field, "category": self.category,
-            "timezone": self.timezone,
-        }
+    def options(self) -> ReaderOptions:
+        """The reader options these flags stand for (the same object the library and the API use)."""
+        return ReaderOptions(
+            crs=self.crs, lon=self.lon, lat=self.lat, id_field=self.id_field, category_field=self.category_field,
+            time_field=self.time_field, category=self.category, timezone=self.timezone,
+        )

@@ -72,7 +72,7 @@ def _validation_report(file: Path, boundaries: Path | None, flags: ReaderFlags, 
     try:
         with progress(f"validating {file.name}"):
             wards = read_boundaries(boundaries) if boundaries is not None else None
-            _, report = read_incidents(file, boundaries=wards, return_report=True, **flags.keywords())
+            _, report = read_incidents(file, boundaries=wards, return_report=True, options=flags.options())
     except InputError as exc:
         if exc.report is None or not as_json:
             raise
@@ -117,7 +117,7 @@ def ingest_command(  # noqa: PLR0913 - the parameters are the command's options
     with progress(f"ingesting {file.name}"), open_store() as store:
         wards = read_boundaries(boundaries) if boundaries is not None else store.boundaries()
         incidents, report = read_incidents(
-            file, boundaries=wards if len(wards) else None, source=source, return_report=True, **flags.keywords()
+            file, boundaries=wards if len(wards) else None, source=source, return_report=True, options=flags.options()
         )
         result = store.ingest(incidents, source=source or file.name)
         if boundaries is not None:
