@@ -485,7 +485,6 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
         Dask step timings (``attrs["dask"]``).
     """
     from ward_geo.analysis.hotspots import delivered_hotspots
-    from ward_geo.analysis.hotspots.table import empty_table
     from ward_geo.analysis.hotspots.registry import Clustering, suggest_eps_min_samples
     from ward_geo.analysis.hotspots.request import (
         canonical_order,
@@ -497,6 +496,7 @@ def find_hotspots_dask(  # noqa: PLR0913 - public keywords are its documented co
         study_area,
         study_wards,
     )
+    from ward_geo.analysis.hotspots.table import empty_table
 
     _require_dask()
     problems: list[str] = []
