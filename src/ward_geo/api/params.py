@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 
 from ward_geo.api import services
+from ward_geo.cluster import DEFAULT_MAX_EPS_M
 from ward_geo.io.options import ReaderOptions
 
 __all__ = ["HotspotParams", "ItemsParams", "UploadParams", "HotspotParamsDep", "ItemsParamsDep", "UploadParamsDep"]
@@ -31,7 +32,7 @@ class HotspotParams:
     until: str | None = Query(None, max_length=40, description="RFC 3339 date-time or date (inclusive)")
     method: str = Query("auto", pattern="^(" + "|".join(services.HOTSPOT_METHODS) + ")$")
     eps: float | None = Query(
-        None, gt=0, le=5000, description="neighbourhood radius in metres (default: from the data)"
+        None, gt=0, le=DEFAULT_MAX_EPS_M, description="neighbourhood radius in metres (default: from the data)"
     )
     min_samples: int | None = Query(
         None, ge=1, le=1_000_000, description="core-point threshold (default: from the data)"

@@ -111,7 +111,7 @@ async def items_page(state: ServiceState, info: ogc.CollectionInfo, params: Item
     if info.id == "incidents":  # built in the worker process, which has its own store connection
         when = selection.when
         since = when.start if when else None
-        until = when.end + pd.Timedelta(microseconds=1) if when is not None and when.end is not None else None
+        until = services.exclusive_end(when.end) if when is not None else None
         filters = dict(ward_ids=[params.ward_id] if params.ward_id else None,
                        categories=list(selection.categories) or None, since=since, until=until, bbox=selection.box)
         page = (filters, params.limit, params.offset, selection.after, base, selection.link_params)

@@ -79,7 +79,7 @@ def parse_time_bounds(since: str | None, until: str | None) -> TimeFilter:
     return TimeFilter(start, end)
 
 
-def _exclusive(end: pd.Timestamp | None) -> pd.Timestamp | None:
+def exclusive_end(end: pd.Timestamp | None) -> pd.Timestamp | None:
     """An inclusive end as the store's exclusive ``until`` (times are kept to the microsecond)."""
     return None if end is None else end + pd.Timedelta(microseconds=1)
 
@@ -179,7 +179,7 @@ def _ward_set(state: ServiceState, ward_id: str, query: HotspotQuery | None = No
     if query is None:
         return ward_hotspot_set(store, ward_id)
     params = {k: v for k, v in (("eps", query.eps), ("min_samples", query.min_samples)) if v is not None}
-    until = _exclusive(query.until)
+    until = exclusive_end(query.until)
     return ward_hotspot_set(
         store, ward_id, method=query.method, categories=list(query.categories) or None,
         since=query.since, until=until, params=params or None,
@@ -258,7 +258,7 @@ class CachedAnswer:
 
 def scope_key(query: HotspotQuery) -> tuple[Any, ...]:
     """The data scope one hotspot answer reads: ward, categories, window (exclusive end)."""
-    return (query.ward_id, query.categories, query.since, _exclusive(query.until))
+    return (query.ward_id, query.categories, query.since, exclusive_end(query.until))
 
 
 async def ward_token(state: ServiceState, ward_id: str) -> str:
