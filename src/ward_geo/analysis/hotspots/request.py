@@ -21,7 +21,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +30,7 @@ import shapely
 
 from ward_geo import schema
 from ward_geo.analysis.hotspots.forecast import HORIZONS
-from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY
+from ward_geo.analysis.hotspots.registry import METHODS, REGISTRY, Method
 from ward_geo.categories import CATEGORIES, CATEGORY_CODES
 from ward_geo.errors import InputError, ParameterError
 from ward_geo.parallel import cost_slices, map_in_threads, thread_count
@@ -150,24 +150,30 @@ def _fraction(params: dict[str, Any], key: str, problems: list[str], *, closed: 
             problems.append(f"{key} must be {bounds}, got {v!r}")
 
 
-def _validate_params(method: object, eps: object, min_samples: object, params: dict[str, Any],
-                     problems: list[str]) -> None:
+def _allowed_options(method: object, params: dict[str, Any],
+                     problems: list[str]) -> tuple[frozenset[str], Method | None]:
+    """The options ``method`` accepts and its registry entry (``None`` for ``auto`` or unknown)."""
     if method not in METHODS:
         problems.append(f"method {method!r} is unknown (expected one of {', '.join(METHODS)})")
-        allowed = frozenset(params)
-        entry = None
-    elif method == "auto":
-        allowed = COMMON_OPTIONS | {"buffer_m", "concave_ratio", "max_across_m"}
-        entry = None
-    else:
-        entry = REGISTRY[str(method)]
-        allowed = entry.options | COMMON_OPTIONS
+        return frozenset(params), None
+    if method == "auto":
+        return COMMON_OPTIONS | {"buffer_m", "concave_ratio", "max_across_m"}, None
+    entry = REGISTRY[str(method)]
+    return entry.options | COMMON_OPTIONS, entry
+
+
+def _check_unknown_options(method: object, params: dict[str, Any], allowed: frozenset[str],
+                           problems: list[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
         problems.append(
             f"parameter(s) {', '.join(unknown)} do not apply to method {method!r} "
             f"(accepted: {', '.join(sorted(allowed))})"
         )
+
+
+def _check_dbscan_arguments(method: object, entry: Method | None, eps: object, min_samples: object,
+                            problems: list[str]) -> None:
     if eps is not None:
         if method == "auto" or (entry is not None and not entry.uses_eps):
             problems.append(f"eps does not apply to method {method!r}")
@@ -178,6 +184,9 @@ def _validate_params(method: object, eps: object, min_samples: object, params: d
             problems.append(f"min_samples does not apply to method {method!r}")
         elif isinstance(min_samples, bool) or not isinstance(min_samples, numbers.Integral) or int(min_samples) < 1:
             problems.append(f"min_samples must be an integer >= 1, got {min_samples!r}")
+
+
+def _check_numeric_options(params: dict[str, Any], problems: list[str]) -> None:
     for key in ("buffer_m", "bandwidth", "cell_size", "max_across_m"):
         _positive(params, key, "metres", problems)
     _positive(params, "eps_time", "hours", problems)
@@ -187,6 +196,15 @@ def _validate_params(method: object, eps: object, min_samples: object, params: d
     _fraction(params, "concave_ratio", problems, closed=True)
     for key in ("quantile", "alpha", "share", "max_area_share"):
         _fraction(params, key, problems)
+    for key in ("min_cluster_size", "min_incidents", "permutations", "seed"):
+        if key in params and params[key] is not None:
+            v = params[key]
+            lowest = {"permutations": 0, "seed": 0, "min_cluster_size": 2}.get(key, 1)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < lowest:
+                problems.append(f"{key} must be an integer >= {lowest}, got {v!r}")
+
+
+def _check_choice_options(params: dict[str, Any], problems: list[str]) -> None:
     for key in ("cold", "weighted"):
         if key in params and not isinstance(params[key], bool | np.bool_):
             problems.append(f"{key} must be true or false, got {params[key]!r}")
@@ -194,17 +212,20 @@ def _validate_params(method: object, eps: object, min_samples: object, params: d
         problems.append(f"timezone must be an IANA zone name, got {params['timezone']!r}")
     if "horizon" in params and params["horizon"] not in HORIZONS:
         problems.append(f"horizon must be one of {', '.join(HORIZONS)}, got {params['horizon']!r}")
-    for key in ("min_cluster_size", "min_incidents", "permutations", "seed"):
-        if key in params and params[key] is not None:
-            v = params[key]
-            lowest = {"permutations": 0, "seed": 0, "min_cluster_size": 2}.get(key, 1)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) < lowest:
-                problems.append(f"{key} must be an integer >= {lowest}, got {v!r}")
     if params.get("window") is not None:
         try:
             _window_offset(params["window"])
         except ParameterError as exc:
             problems.append(exc.message)
+
+
+def _validate_params(method: object, eps: object, min_samples: object, params: dict[str, Any],
+                     problems: list[str]) -> None:
+    allowed, entry = _allowed_options(method, params, problems)
+    _check_unknown_options(method, params, allowed, problems)
+    _check_dbscan_arguments(method, entry, eps, min_samples, problems)
+    _check_numeric_options(params, problems)
+    _check_choice_options(params, problems)
 
 
 def _window_offset(text: object) -> pd.DateOffset:
@@ -241,20 +262,31 @@ class HotspotRequest:
         return {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
 
 
+class RequestScope(TypedDict):
+    """The keywords of :func:`parse_request` that choose what is analysed (all required)."""
+
+    categories: object
+    since: object
+    until: object
+    ward_ids: object
+    per_category: object
+    boundaries: object
+
+
 def parse_request(
     method: object,
     eps: object,
     min_samples: object,
     params: dict[str, Any],
-    *,
-    categories: object,
-    since: object,
-    until: object,
-    ward_ids: object,
-    per_category: object,
-    boundaries: object,
+    **scope: Unpack[RequestScope],
 ) -> HotspotRequest:
-    """Check a hotspot request; every problem is listed in one :class:`ParameterError`."""
+    """Check a hotspot request; every problem is listed in one :class:`ParameterError`.
+
+    The keywords ``categories``, ``since``, ``until``, ``ward_ids``, ``per_category`` and
+    ``boundaries`` (see :class:`RequestScope`) are all required.
+    """
+    categories, since, until = scope["categories"], scope["since"], scope["until"]
+    ward_ids, per_category, boundaries = scope["ward_ids"], scope["per_category"], scope["boundaries"]
     problems: list[str] = []
     if method == "auto" and (eps is not None or min_samples is not None):
         method = "dbscan"  # explicit DBSCAN parameters name the method
