@@ -157,7 +157,7 @@ def name_hotspots(hotspots: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None
     return out
 
 
-def compute_hotspot_set(
+def compute_hotspot_set(  # noqa: PLR0913 - public; keywords mirror find_hotspots (documented contract)
     incidents: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None,
     ward_ids: Sequence[str] | None,

@@ -127,7 +127,7 @@ def _place_weights(polygons_m: np.ndarray, X: np.ndarray, labels: np.ndarray, w:
     return total
 
 
-def delivered_hotspots(
+def delivered_hotspots(  # noqa: PLR0913 - its keywords mirror find_hotspots, the documented entry point
     gdf: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None,
     method: str,
@@ -297,7 +297,7 @@ def delivered_hotspots(
     return out
 
 
-def find_hotspots(
+def find_hotspots(  # noqa: PLR0913 - the documented public entry point; its keywords are the contract
     incidents: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     method: str = "auto",

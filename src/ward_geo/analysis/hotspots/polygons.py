@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -459,18 +460,7 @@ def hotspot_polygons(
     present = np.flatnonzero(ends > starts)
     wide = np.zeros(k, dtype=bool)
     if limit is not None and len(present):
-        # the box diagonal bounds the width: only clusters with a long diagonal need the axes
-        P = X[order[sorted_labels >= 0]]
-        counts = (ends - starts)[present]
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        span = np.maximum.reduceat(P, first, axis=0) - np.minimum.reduceat(P, first, axis=0)
-        long = np.flatnonzero(np.hypot(span[:, 0], span[:, 1]) > limit)
-        if len(long):
-            rows = np.concatenate([np.arange(first[j], first[j] + counts[j]) for j in long])
-            node = np.repeat(np.arange(len(long)), counts[long])
-            _diag, width, _along = _group_shapes(P[rows], node, np.concatenate([[0], np.cumsum(counts[long])[:-1]]),
-                                                 counts[long])
-            wide[present[long]] = width > limit
+        wide[present] = _wider_than(X[order[sorted_labels >= 0]], (ends - starts)[present], limit)
     # clusters kept whole are drawn on a pool thread (GEOS releases the GIL) while the wide ones
     # are split; every polygon depends on its own members only, so the order of work is free
     whole = [c for c in present.tolist() if not wide[c]]
@@ -507,36 +497,70 @@ def hotspot_polygons(
                                        buffer_m, concave_ratio)
     polygons[whole_at] = whole_drawn.result()
     if max_area_m2 is not None:
-        for _round in range(_MAX_DEPTH):
-            big = set(np.flatnonzero(shapely.area(polygons) > max_area_m2).tolist())
-            if not big:
-                break
-            new_groups: list[np.ndarray] = []
-            new_parents: list[int] = []
-            new_polys: list[np.ndarray] = []
-            changed = False
-            big_order = sorted(big)
-            halves = dict(zip(big_order, bisect_groups(
-                X, [groups[g] for g in big_order], [_across(X[groups[g]])[0] / 2.0 for g in big_order]),
-                strict=True))
-            for g, (idx, par) in enumerate(zip(groups, parents, strict=True)):
-                parts, redrawn = [idx], False
-                if g in big:
-                    pieces = [p for p in halves[g] if len(p) >= min_members]
-                    if len(pieces) != 1 or len(pieces[0]) != len(idx):
-                        parts, changed, redrawn = pieces, True, True
-                new_groups.extend(parts)
-                new_parents.extend([par] * len(parts))
-                # only the parts that changed are drawn again
-                new_polys.append(_draw_groups(X, parts, buffer_m, concave_ratio) if redrawn else polygons[g:g + 1])
-            groups, parents = new_groups, new_parents
-            polygons = np.concatenate(new_polys) if new_polys else np.empty(0, dtype=object)
-            if not changed:
-                break
+        groups, parents, polygons = _cap_area(X, groups, parents, polygons, max_area_m2,
+                                              _Drawing(buffer_m, concave_ratio, min_members))
     out_labels = np.full(len(labels), -1, dtype=np.int64)
     for g, idx in enumerate(groups):
         out_labels[idx] = g
     return out_labels, polygons, np.asarray(parents, dtype=np.int64)
+
+
+def _wider_than(P: np.ndarray, counts: np.ndarray, limit: float) -> np.ndarray:
+    """Whether each run of ``counts`` consecutive points of ``P`` is wider than ``limit``."""
+    # the box diagonal bounds the width: only clusters with a long diagonal need the axes
+    wide = np.zeros(len(counts), dtype=bool)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    span = np.maximum.reduceat(P, first, axis=0) - np.minimum.reduceat(P, first, axis=0)
+    long = np.flatnonzero(np.hypot(span[:, 0], span[:, 1]) > limit)
+    if len(long):
+        rows = np.concatenate([np.arange(first[j], first[j] + counts[j]) for j in long])
+        node = np.repeat(np.arange(len(long)), counts[long])
+        _diag, width, _along = _group_shapes(P[rows], node, np.concatenate([[0], np.cumsum(counts[long])[:-1]]),
+                                             counts[long])
+        wide[long] = width > limit
+    return wide
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """How hotspot polygons are drawn and the fewest members of a part kept."""
+
+    buffer_m: float
+    concave_ratio: float
+    min_members: int
+
+
+def _cap_area(X: np.ndarray, groups: list[np.ndarray], parents: list[int], polygons: np.ndarray,
+              max_area_m2: float, drawing: _Drawing) -> tuple[list[np.ndarray], list[int], np.ndarray]:
+    """Halve groups whose polygon exceeds ``max_area_m2`` until none does (or no split helps)."""
+    for _round in range(_MAX_DEPTH):
+        big = set(np.flatnonzero(shapely.area(polygons) > max_area_m2).tolist())
+        if not big:
+            break
+        new_groups: list[np.ndarray] = []
+        new_parents: list[int] = []
+        new_polys: list[np.ndarray] = []
+        changed = False
+        big_order = sorted(big)
+        halves = dict(zip(big_order, bisect_groups(
+            X, [groups[g] for g in big_order], [_across(X[groups[g]])[0] / 2.0 for g in big_order]),
+            strict=True))
+        for g, (idx, par) in enumerate(zip(groups, parents, strict=True)):
+            parts, redrawn = [idx], False
+            if g in big:
+                pieces = [p for p in halves[g] if len(p) >= drawing.min_members]
+                if len(pieces) != 1 or len(pieces[0]) != len(idx):
+                    parts, changed, redrawn = pieces, True, True
+            new_groups.extend(parts)
+            new_parents.extend([par] * len(parts))
+            # only the parts that changed are drawn again
+            new_polys.append(_draw_groups(X, parts, drawing.buffer_m, drawing.concave_ratio) if redrawn
+                             else polygons[g:g + 1])
+        groups, parents = new_groups, new_parents
+        polygons = np.concatenate(new_polys) if new_polys else np.empty(0, dtype=object)
+        if not changed:
+            break
+    return groups, parents, polygons
 
 
 def _draw_groups(X: np.ndarray, groups: list[np.ndarray], buffer_m: float, concave_ratio: float) -> np.ndarray:

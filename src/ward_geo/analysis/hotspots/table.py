@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -205,6 +205,19 @@ def _ward_columns(
     return ward_ids, shares
 
 
+class TableContext(TypedDict, total=False):
+    """Optional keywords of :func:`hotspot_table`."""
+
+    #: Wards in the metric CRS for ``ward_ids`` / ``ward_shares`` by area.
+    boundaries_m: gpd.GeoDataFrame | None
+    #: Zone of ``peak_hours`` / ``peak_weekdays`` (default: the configured zone).
+    timezone: str | None
+    #: Extra per-hotspot columns (for example ``gi_z``).
+    extra: dict[str, np.ndarray] | None
+    #: Expected incidents per hotspot; the rank follows it.
+    forecast: Any
+
+
 def hotspot_table(
     incidents: gpd.GeoDataFrame,
     labels: np.ndarray,
@@ -213,12 +226,12 @@ def hotspot_table(
     *,
     method: str,
     scopes: Sequence[str | None],
-    boundaries_m: gpd.GeoDataFrame | None = None,
-    timezone: str | None = None,
-    extra: dict[str, np.ndarray] | None = None,
-    forecast: Any = None,
+    **context: Unpack[TableContext],
 ) -> gpd.GeoDataFrame:
     """Build the hotspot table from member labels and metric polygons (vectorised statistics).
+
+    The optional keywords ``boundaries_m``, ``timezone``, ``extra`` and ``forecast`` are
+    listed in :class:`TableContext`.
 
     Parameters
     ----------
@@ -249,7 +262,9 @@ def hotspot_table(
     GeoDataFrame
         The hotspot table in EPSG:4326, sorted by rank (see the module docstring).
     """
-    zone = local_zone(timezone)
+    boundaries_m, extra = context.get("boundaries_m"), context.get("extra")
+    forecast = context.get("forecast")
+    zone = local_zone(context.get("timezone"))
     labels = np.asarray(labels, dtype=np.int64)
     k = len(polygons_m)
     if k == 0:
