@@ -1,6 +1,7 @@
 """Read ward boundaries into the canonical boundary table."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -66,50 +67,64 @@ def read_boundaries(
         ``ward_id``, ``name`` (NFC), ``name_en``, ``population`` (Int64), geometry
         (Polygon/MultiPolygon, valid, exterior rings counter-clockwise), EPSG:4326.
     """
-    from ward_geo.schema import nfc
-
     opts = (options or ReaderOptions()).merged(layer=layer, id_field=id_field, name_field=name_field, crs=crs)
-    layer, id_field, name_field, crs = opts.layer, opts.id_field, opts.name_field, opts.crs
-    loaded = _load(path, layer=layer) if not isinstance(path, gpd.GeoDataFrame) else _from_vector(path, "dataframe")
-    name_label = loaded.name
+    loaded = (_load(path, layer=opts.layer) if not isinstance(path, gpd.GeoDataFrame)
+              else _from_vector(path, "dataframe"))
     if loaded.geometry is None:
-        raise InputError(f"{name_label}: boundaries need polygon geometries (a GeoJSON, GeoPackage, Shapefile "
+        raise InputError(f"{loaded.name}: boundaries need polygon geometries (a GeoJSON, GeoPackage, Shapefile "
                          "or GeoParquet file), not a plain table")
     table = loaded.table
     n = len(table)
-    report = ValidationReport(source=name_label, rows_read=n)
+    rows = _Rows(loaded.name, np.arange(1, n + 1), np.zeros(n, dtype=bool),
+                 ValidationReport(source=loaded.name, rows_read=n))
     for note in loaded.notes:
-        report.note(note)
-    rows = np.arange(1, n + 1)
-    reject = np.zeros(n, dtype=bool)
-    repaired = np.zeros(n, dtype=bool)
-    geometry = loaded.geometry
-    declared = _resolve_crs(crs)
-    src_crs = loaded.crs
-    if src_crs is None:
-        if declared is not None:
-            src_crs = declared
-        else:
-            b = geometry.dropna().total_bounds if geometry.notna().any() else np.array([0, 0, 0, 0.0])
-            if np.all(np.isfinite(b)) and b[0] >= -180 and b[2] <= 180 and b[1] >= -90 and b[3] <= 90:
-                src_crs = CRS.from_epsg(4326)
-                report.add(None, "crs", "the layer declares no CRS; read as EPSG:4326 (longitude/latitude degrees)",
-                           "warning")
-            else:
-                report.add(None, "crs", "the layer has no CRS and its coordinates are not degrees; pass crs=")
-                report.rows_rejected = n
-                raise InputError(f"{name_label}: the layer has no CRS; pass crs= (for example 'EPSG:3405')",
-                                 report=report)
-    elif declared is not None and not src_crs.equals(declared):
-        report.note(f"the file declares {_crs_label(src_crs)}; crs={_crs_label(declared)} ignored")
-    report.crs_in = _crs_label(src_crs)
-    _check_earth_crs(src_crs, name_label)
-    geoms = gpd.GeoSeries(geometry.values, crs=src_crs)
+        rows.report.note(note)
+    src_crs = _source_crs(loaded.crs, _resolve_crs(opts.crs), loaded.geometry, rows)
+    rows.report.crs_in = _crs_label(src_crs)
+    _check_earth_crs(src_crs, rows.source)
+    geoms = gpd.GeoSeries(loaded.geometry.values, crs=src_crs)
     if not _is_wgs84(src_crs):
         geoms = geoms.to_crs(WGS84)
-        report.note(f"boundaries reprojected from {_crs_label(src_crs)} to EPSG:4326")
+        rows.report.note(f"boundaries reprojected from {_crs_label(src_crs)} to EPSG:4326")
     values = geoms.values.to_numpy() if hasattr(geoms.values, "to_numpy") else np.asarray(geoms.values)
     values = np.asarray(values, dtype=object)
+    _reject_non_polygons(values, rows)
+    repaired = _repair_invalid(values, rows)
+    ids, names, name_en, population = _ward_attributes(table, opts.id_field, opts.name_field, rows)
+    return _boundary_table(values, ids, names, name_en, population, repaired, rows, return_report)
+
+
+@dataclass
+class _Rows:
+    """The rows of a boundary layer being read: 1-based numbers, rejected so far and the report."""
+
+    source: str
+    numbers: np.ndarray
+    reject: np.ndarray
+    report: ValidationReport
+
+
+def _source_crs(file_crs: CRS | None, declared: CRS | None, geometry: gpd.GeoSeries, rows: _Rows) -> CRS:
+    """The CRS of the layer: the file's, else ``crs=``, else degrees when the coordinates fit."""
+    report = rows.report
+    if file_crs is not None:
+        if declared is not None and not file_crs.equals(declared):
+            report.note(f"the file declares {_crs_label(file_crs)}; crs={_crs_label(declared)} ignored")
+        return file_crs
+    if declared is not None:
+        return declared
+    b = geometry.dropna().total_bounds if geometry.notna().any() else np.array([0, 0, 0, 0.0])
+    if np.all(np.isfinite(b)) and b[0] >= -180 and b[2] <= 180 and b[1] >= -90 and b[3] <= 90:
+        report.add(None, "crs", "the layer declares no CRS; read as EPSG:4326 (longitude/latitude degrees)",
+                   "warning")
+        return CRS.from_epsg(4326)
+    report.add(None, "crs", "the layer has no CRS and its coordinates are not degrees; pass crs=")
+    report.rows_rejected = len(rows.numbers)
+    raise InputError(f"{rows.source}: the layer has no CRS; pass crs= (for example 'EPSG:3405')", report=report)
+
+
+def _reject_non_polygons(values: np.ndarray, rows: _Rows) -> None:
+    """Reject rows whose geometry is missing, empty or not a (multi)polygon."""
     null = np.asarray([g is None for g in values], dtype=bool)
     safe = values.copy()
     safe[null] = None
@@ -117,20 +132,26 @@ def read_boundaries(
     for mask, reason in ((null, "missing geometry (null); wards need a polygon"),
                          (empty, "empty geometry; wards need a polygon")):
         if mask.any():
-            report.add_many(rows[mask], "geometry", reason)
-            reject |= mask
+            rows.report.add_many(rows.numbers[mask], "geometry", reason)
+            rows.reject |= mask
     types = shapely.get_type_id(safe)
     polygonal = (types == 3) | (types == 6)
     other = ~null & ~empty & ~polygonal
     if other.any():
-        names = shapely.get_type_id(safe[other])
         tnames = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString",
                   7: "GeometryCollection"}
-        report.add_many(rows[other], "geometry",
-                        [f"geometry is a {tnames.get(int(t), 'non-polygon')}; wards must be Polygon or MultiPolygon"
-                         for t in names])
-        reject |= other
-    check = ~reject
+        rows.report.add_many(rows.numbers[other], "geometry",
+                             [f"geometry is a {tnames.get(int(t), 'non-polygon')}; wards must be Polygon or "
+                              "MultiPolygon" for t in shapely.get_type_id(safe[other])])
+        rows.reject |= other
+
+
+def _repair_invalid(values: np.ndarray, rows: _Rows) -> np.ndarray:
+    """Repair invalid polygons in place with ``make_valid``; reject those it cannot repair."""
+    repaired = np.zeros(len(values), dtype=bool)
+    check = ~rows.reject
+    safe = values.copy()
+    safe[~check] = None
     invalid = check & ~shapely.is_valid(safe)
     for i in np.flatnonzero(invalid):
         why = shapely.is_valid_reason(values[i])
@@ -138,14 +159,23 @@ def read_boundaries(
         if fixed.geom_type == "GeometryCollection":
             parts = [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
             fixed = shapely.union_all(parts) if parts else None
+        row = int(rows.numbers[i])
         if fixed is None or fixed.is_empty or fixed.geom_type not in ("Polygon", "MultiPolygon"):
-            report.add(int(rows[i]), "geometry", f"invalid polygon ({why}) that make_valid cannot turn into a polygon")
-            reject[i] = True
+            rows.report.add(row, "geometry", f"invalid polygon ({why}) that make_valid cannot turn into a polygon")
+            rows.reject[i] = True
             continue
         values[i] = fixed
-        report.add(int(rows[i]), "geometry", f"invalid polygon ({why}) repaired with make_valid", "repaired")
+        rows.report.add(row, "geometry", f"invalid polygon ({why}) repaired with make_valid", "repaired")
         repaired[i] = True
+    return repaired
 
+
+def _ward_attributes(table: pd.DataFrame, id_field: str | None, name_field: str | None,
+                     rows: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Ward ids (filled and made unique), names, English names and population of every row."""
+    from ward_geo.schema import nfc
+
+    n = len(table)
     columns = list(table.columns)
     name_col = _explicit_column(table, name_field, "name") or find_column(columns, WARD_NAME_NAMES)
     id_col = _explicit_column(table, id_field, "id") or (
@@ -158,59 +188,89 @@ def read_boundaries(
     ids = (_as_text(table[id_col]).to_numpy(dtype=object, copy=True) if id_col is not None
            else np.full(n, None, dtype=object))
     if name_col is None and id_col is None:
-        report.add(None, "name", f"no name column found (looked for {', '.join(WARD_NAME_NAMES)}); pass name_field=")
-        report.rows_rejected = n
-        raise InputError(f"{name_label}: no ward name column among {', '.join(map(str, columns))}; pass name_field=",
-                         report=report)
+        rows.report.add(None, "name",
+                        f"no name column found (looked for {', '.join(WARD_NAME_NAMES)}); pass name_field=")
+        rows.report.rows_rejected = n
+        raise InputError(f"{rows.source}: no ward name column among {', '.join(map(str, columns))}; "
+                         "pass name_field=", report=rows.report)
     no_name = (names == None) & (ids == None)  # noqa: E711
-    if (no_name & ~reject).any():
-        m = no_name & ~reject
-        report.add_many(rows[m], str(name_col or "name"), "missing ward name (and no id)")
-        reject |= m
+    if (no_name & ~rows.reject).any():
+        m = no_name & ~rows.reject
+        rows.report.add_many(rows.numbers[m], str(name_col or "name"), "missing ward name (and no id)")
+        rows.reject |= m
     names = np.where(names == None, ids, names)  # noqa: E711
+    ids = _fill_ward_ids(ids, names, id_col, name_col, rows)
+    _make_ids_unique(ids, str(id_col or name_col), rows)
+    name_en = (_as_text(table[en_col]).map(nfc).to_numpy(dtype=object, copy=True) if en_col is not None
+               else np.full(n, None, object))
+    population = _population(table, pop_col, rows)
+    return ids, names, name_en, population
+
+
+def _fill_ward_ids(ids: np.ndarray, names: np.ndarray, id_col: str | None, name_col: str | None,
+                   rows: _Rows) -> np.ndarray:
+    """Ids from the id column, else the slug of the name, else ``ward-<row>`` (reported)."""
     if id_col is None:
         ids = np.asarray([slugify(v) if isinstance(v, str) else None for v in names], dtype=object)
-        blank = (ids == "") & ~reject
+        blank = (ids == "") & ~rows.reject
         if blank.any():
             for i in np.flatnonzero(blank):
-                ids[i] = f"ward-{rows[i]}"
-            report.add_many(rows[blank], str(name_col), "the name gives an empty slug; ward_id set to ward-<row>",
-                            "warning", names[blank])
-    else:
-        missing_id = (ids == None) & ~reject  # noqa: E711
-        if missing_id.any():
-            for i in np.flatnonzero(missing_id):
-                ids[i] = slugify(names[i]) or f"ward-{rows[i]}"
-            report.add_many(rows[missing_id], str(id_col), "missing ward id; slug of the name used", "warning")
+                ids[i] = f"ward-{rows.numbers[i]}"
+            rows.report.add_many(rows.numbers[blank], str(name_col),
+                                 "the name gives an empty slug; ward_id set to ward-<row>", "warning", names[blank])
+        return ids
+    missing_id = (ids == None) & ~rows.reject  # noqa: E711
+    if missing_id.any():
+        for i in np.flatnonzero(missing_id):
+            ids[i] = slugify(names[i]) or f"ward-{rows.numbers[i]}"
+        rows.report.add_many(rows.numbers[missing_id], str(id_col), "missing ward id; slug of the name used",
+                             "warning")
+    return ids
+
+
+def _make_ids_unique(ids: np.ndarray, field: str, rows: _Rows) -> None:
+    """Rename repeated ward ids in place with ``-2``, ``-3``... suffixes (reported)."""
     seen: dict[str, int] = {}
-    used = set(ids[~reject].tolist())
-    for i in np.flatnonzero(~reject):
+    used = set(ids[~rows.reject].tolist())
+    for i in np.flatnonzero(~rows.reject):
         wid = ids[i]
         if wid not in seen:
-            seen[wid] = int(rows[i])
+            seen[wid] = int(rows.numbers[i])
             continue
         k = 2
         while f"{wid}-{k}" in used:
             k += 1
         new = f"{wid}-{k}"
         used.add(new)
-        report.add(int(rows[i]), str(id_col or name_col), f"ward_id '{wid}' already used by row {seen[wid]}; "
-                   f"renamed to '{new}'", "warning", wid)
+        rows.report.add(int(rows.numbers[i]), field, f"ward_id '{wid}' already used by row {seen[wid]}; "
+                        f"renamed to '{new}'", "warning", wid)
         ids[i] = new
-    name_en = (_as_text(table[en_col]).map(nfc).to_numpy(dtype=object, copy=True) if en_col is not None
-               else np.full(n, None, object))
+
+
+def _population(table: pd.DataFrame, pop_col: str | None, rows: _Rows) -> Any:
+    """The population column as Int64; values that are not numbers >= 0 are left empty (reported)."""
+    n = len(table)
     population = pd.array([pd.NA] * n, dtype="Int64")
-    if pop_col is not None:
-        parsed = C.parse_coordinates(table[pop_col])
-        bad = ((parsed.status == C.NON_NUMERIC) | (parsed.status == C.NON_FINITE) |
-               (parsed.usable & (parsed.values < 0))) & ~reject
-        if bad.any():
-            report.add_many(rows[bad], str(pop_col), "population is not a number >= 0; left empty", "warning",
-                            table[pop_col].astype(object).to_numpy()[bad])
-        good = parsed.usable & ~bad
-        population = pd.array(np.where(good, np.round(np.where(good, parsed.values, 0)), 0).astype(np.int64),
-                              dtype="Int64")
-        population[~good] = pd.NA
+    if pop_col is None:
+        return population
+    parsed = C.parse_coordinates(table[pop_col])
+    bad = ((parsed.status == C.NON_NUMERIC) | (parsed.status == C.NON_FINITE) |
+           (parsed.usable & (parsed.values < 0))) & ~rows.reject
+    if bad.any():
+        rows.report.add_many(rows.numbers[bad], str(pop_col), "population is not a number >= 0; left empty",
+                             "warning", table[pop_col].astype(object).to_numpy()[bad])
+    good = parsed.usable & ~bad
+    population = pd.array(np.where(good, np.round(np.where(good, parsed.values, 0)), 0).astype(np.int64),
+                          dtype="Int64")
+    population[~good] = pd.NA
+    return population
+
+
+def _boundary_table(values: np.ndarray, ids: np.ndarray, names: np.ndarray, name_en: np.ndarray,
+                    population: Any, repaired: np.ndarray, rows: _Rows,
+                    return_report: bool) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, ValidationReport]:
+    """The canonical table of the rows kept, with the report's counts."""
+    reject, report = rows.reject, rows.report
     keep = np.flatnonzero(~reject)
     oriented = shapely.orient_polygons(np.asarray(values[keep], dtype=object), exterior_cw=False) if len(keep) else []
     out = gpd.GeoDataFrame(
@@ -229,5 +289,5 @@ def read_boundaries(
     report.sort_issues()
     out.attrs["validation_report"] = report
     if len(out) == 0:
-        raise InputError(f"{name_label}: no usable ward polygons among {n} features", report=report)
+        raise InputError(f"{rows.source}: no usable ward polygons among {len(rows.numbers)} features", report=report)
     return (out, report) if return_report else out
