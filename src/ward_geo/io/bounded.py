@@ -258,21 +258,44 @@ def parse_geojson(opener: Callable[[], IO[bytes]], name: str, limits: ReadLimits
     """
     import geopandas as gpd
     import pandas as pd
-    from shapely.geometry import shape
 
     with opener() as fh:
         raw = fh.read()
+    doc = _json_document(raw, name)
+    features = _feature_list(doc, name, limits)
+    props: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    for i, feat in enumerate(features):
+        where = f"{name}: feature {i}"
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            raise InputError(f"{where}: expected an object with \"type\": \"Feature\"",
+                             details={"feature": i, "field": "type"})
+        row = _feature_properties(feat, i, where, limits)
+        geoms.append(_feature_geometry(feat, i, where))
+        props.append(row)
+    table = pd.DataFrame.from_records(props) if props else pd.DataFrame(index=range(0))
+    if len(table) != len(features):
+        table = table.reindex(range(len(features)))
+    return table, gpd.GeoSeries(geoms), _legacy_crs_name(doc)
+
+
+def _json_document(raw: bytes, name: str) -> Any:
+    """The JSON value of ``raw`` (UTF-8, optional BOM; ``NaN``/``Infinity`` refused)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); GeoJSON must be UTF-8") from None
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise InputError(f"{name}: the JSON document is nested too deeply") from None
     except ValueError as exc:
         raise InputError(f"{name}: not a JSON document ({str(exc)[:160]}); expected a GeoJSON FeatureCollection",
                          details={"expected": "GeoJSON FeatureCollection"}) from None
+
+
+def _feature_list(doc: Any, name: str, limits: ReadLimits) -> list[Any]:
+    """The features of a FeatureCollection (or the one Feature), at most ``limits.max_rows``."""
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         raise InputError(f"{name}: expected a GeoJSON FeatureCollection or Feature, got {str(got)[:60]!r}",
@@ -282,56 +305,59 @@ def parse_geojson(opener: Callable[[], IO[bytes]], name: str, limits: ReadLimits
         raise InputError(f"{name}: the FeatureCollection has no 'features' list", details={"field": "features"})
     if len(features) > limits.max_rows:
         raise InputError(f"{name}: {len(features)} features, more than WARD_GEO_READ_MAX_ROWS={limits.max_rows}")
-    props: list[dict[str, Any]] = []
-    geoms: list[Any] = []
-    for i, feat in enumerate(features):
-        where = f"{name}: feature {i}"
-        if not isinstance(feat, dict) or feat.get("type") != "Feature":
-            raise InputError(f"{where}: expected an object with \"type\": \"Feature\"",
-                             details={"feature": i, "field": "type"})
-        p = feat.get("properties")
-        if p is None:
-            p = {}
-        if not isinstance(p, dict):
-            raise InputError(f"{where}: 'properties' must be an object or null", details={"feature": i,
-                                                                                         "field": "properties"})
-        row: dict[str, Any] = {}
-        for key, value in p.items():
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value, ensure_ascii=False)
-            elif isinstance(value, float) and not math.isfinite(value):
-                value = None
-            if isinstance(value, str) and len(value) > limits.max_field_chars:
-                raise InputError(
-                    f"{where}, property {str(key)[:60]!r}: {len(value)} characters, more than "
-                    f"WARD_GEO_READ_MAX_FIELD_CHARS={limits.max_field_chars}",
-                    details={"feature": i, "field": str(key)[:60]},
-                )
-            row[str(key)] = value
-        if "id" in feat and "id" not in row and isinstance(feat["id"], (str, int)):
-            row["id"] = feat["id"]
-        g = feat.get("geometry")
-        if g is None:
-            geoms.append(None)
-        elif not isinstance(g, dict) or not isinstance(g.get("type"), str):
-            raise InputError(f"{where}: 'geometry' must be a GeoJSON geometry object or null",
-                             details={"feature": i, "field": "geometry"})
-        else:
-            try:
-                geoms.append(shape(g))
-            except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad geometry
-                raise InputError(f"{where}: invalid geometry ({type(exc).__name__}: {str(exc)[:120]})",
-                                 details={"feature": i, "field": "geometry"}) from None
-        props.append(row)
-    crs_name = None
+    return features
+
+
+def _feature_properties(feat: dict[str, Any], i: int, where: str, limits: ReadLimits) -> dict[str, Any]:
+    """One table row from a feature's properties (nested values as JSON text, non-finite as null)."""
+    p = feat.get("properties")
+    if p is None:
+        p = {}
+    if not isinstance(p, dict):
+        raise InputError(f"{where}: 'properties' must be an object or null", details={"feature": i,
+                                                                                     "field": "properties"})
+    row: dict[str, Any] = {}
+    for key, value in p.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None
+        if isinstance(value, str) and len(value) > limits.max_field_chars:
+            raise InputError(
+                f"{where}, property {str(key)[:60]!r}: {len(value)} characters, more than "
+                f"WARD_GEO_READ_MAX_FIELD_CHARS={limits.max_field_chars}",
+                details={"feature": i, "field": str(key)[:60]},
+            )
+        row[str(key)] = value
+    if "id" in feat and "id" not in row and isinstance(feat["id"], (str, int)):
+        row["id"] = feat["id"]
+    return row
+
+
+def _feature_geometry(feat: dict[str, Any], i: int, where: str) -> Any:
+    """The shapely geometry of a feature, ``None`` for a null geometry."""
+    from shapely.geometry import shape
+
+    g = feat.get("geometry")
+    if g is None:
+        return None
+    if not isinstance(g, dict) or not isinstance(g.get("type"), str):
+        raise InputError(f"{where}: 'geometry' must be a GeoJSON geometry object or null",
+                         details={"feature": i, "field": "geometry"})
+    try:
+        return shape(g)
+    except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad geometry
+        raise InputError(f"{where}: invalid geometry ({type(exc).__name__}: {str(exc)[:120]})",
+                         details={"feature": i, "field": "geometry"}) from None
+
+
+def _legacy_crs_name(doc: dict[str, Any]) -> str | None:
+    """The name in a legacy ``crs`` member, when the document has a sensible one."""
     crs = doc.get("crs")
     if isinstance(crs, dict) and isinstance(crs.get("properties"), dict):
         value = crs["properties"].get("name")
-        crs_name = value if isinstance(value, str) and len(value) < 200 else None
-    table = pd.DataFrame.from_records(props) if props else pd.DataFrame(index=range(0))
-    if len(table) != len(features):
-        table = table.reindex(range(len(features)))
-    return table, gpd.GeoSeries(geoms), crs_name
+        return value if isinstance(value, str) and len(value) < 200 else None
+    return None
 
 
 # ---------------------------------------------------------------- sandboxed GDAL reads
