@@ -20,13 +20,10 @@ the file's metadata so that :func:`read_geoparquet` restores Python lists and di
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +31,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import mapping as _shape_mapping
 
 from ward_geo.errors import InputError, ParameterError
+from ward_geo.jsonsafe import json_safe  # the one JSON sanitiser (default, lossy mode)
 
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -82,82 +79,6 @@ def _local_zone() -> Any:
     from ward_geo.settings import get_settings
 
     return ZoneInfo(get_settings().timezone)
-
-
-def _iso_timestamp(value: pd.Timestamp | _dt.datetime) -> str:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(_local_zone())
-    return str(ts.isoformat())
-
-
-#: Python types that are already plain JSON values (``bool`` is not ``int`` here: ``type`` is exact).
-_PLAIN = frozenset({str, int})
-
-
-def json_safe(value: Any) -> Any:
-    """Convert ``value`` to plain JSON-serialisable Python (recursively).
-
-    ``None``/NaN/NaT/``pd.NA``/infinities -> ``None``; numpy scalars -> int/float/bool;
-    arrays, tuples and sets -> lists; dict keys -> str; timestamps -> ISO 8601 with offset;
-    dates and times -> ISO 8601; timedeltas -> ISO 8601 durations; shapely geometries ->
-    GeoJSON geometry objects (coordinates as they are); objects with a ``to_dict()`` method
-    (a validation report, parameters) -> that dict; anything else -> ``str(value)``.
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, decimal.Decimal):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, pd.Timestamp | _dt.datetime | np.datetime64):
-        if isinstance(value, np.datetime64):
-            if np.isnat(value):
-                return None
-            value = pd.Timestamp(value)
-        return _iso_timestamp(value)
-    if isinstance(value, _dt.date | _dt.time):
-        return value.isoformat()
-    if isinstance(value, pd.Timedelta | _dt.timedelta | np.timedelta64):
-        td = pd.Timedelta(value)
-        return None if td is pd.NaT else td.isoformat()
-    if isinstance(value, Mapping):
-        if all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
-            return dict(value)  # fast path: counts by category
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in "iub":
-            return value.tolist()
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, list) and all(type(v) in _PLAIN for v in value):
-        return value  # fast path: lists of text or whole numbers (member ids, histograms)
-    if isinstance(value, list | tuple | set | frozenset | pd.Series | pd.Index):
-        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
-        return [json_safe(v) for v in items]
-    if isinstance(value, shapely.Geometry):
-        return None if value.is_empty else json_safe(_shape_mapping(value))
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex()
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict) and not isinstance(value, type):
-        try:
-            return json_safe(to_dict())
-        except TypeError:
-            pass
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _column_values(series: pd.Series) -> list[Any]:
