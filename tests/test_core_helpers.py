@@ -100,6 +100,12 @@ def test_json_safe_output_and_lossless_modes() -> None:
         json_safe({"s": {"a"}}, lossless=True, where="attrs")
 
 
+def test_json_safe_writes_numpy_durations_as_iso_durations() -> None:
+    assert json_safe(np.timedelta64(90, "m")) == "P0DT1H30M0S"
+    assert json_safe(np.timedelta64("NaT")) is None
+    assert json_safe({True: 1}) == {"true": 1}
+
+
 def test_json_safe_reads_naive_times_in_the_configured_zone_unless_lossless() -> None:
     naive = pd.Timestamp("2025-01-01 08:00")
     assert json_safe(naive) == "2025-01-01T08:00:00+07:00"

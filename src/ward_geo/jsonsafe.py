@@ -74,6 +74,9 @@ def json_safe(value: Any, *, lossless: bool = False, where: str = "value") -> An
         return str(value)
     if isinstance(value, bool | np.bool_):
         return bool(value)
+    if isinstance(value, np.timedelta64):  # numpy counts it as an integer: test it first
+        td = pd.Timedelta(value)
+        return None if td is pd.NaT else td.isoformat()
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating | decimal.Decimal):
