@@ -154,7 +154,7 @@ def suggest_dbscan_params(
     ParameterError
         On invalid coordinates or options.
     """
-    from ward_geo.cluster._validation import check_eps, check_min_samples, validate_points
+    from ward_geo.cluster._validation import collect_eps_min_samples_problems, validate_points
 
     X = validate_points(X)
     problems: list[str] = []
@@ -165,12 +165,7 @@ def suggest_dbscan_params(
         problems.append(f"area_m2 must be a positive number of square metres, got {area_m2!r}")
     if not (math.isfinite(factor) and factor > 0):
         problems.append(f"factor must be > 0, got {factor!r}")
-    for check, value in ((check_eps, eps), (check_min_samples, min_samples)):
-        if value is not None:
-            try:
-                check(value, None) if check is check_eps else check(value)
-            except ParameterError as exc:
-                problems.append(exc.message)
+    collect_eps_min_samples_problems(problems, eps, min_samples, None)
     if problems:
         raise ParameterError("; ".join(problems))
 
