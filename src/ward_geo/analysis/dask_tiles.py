@@ -14,7 +14,9 @@ import shapely
 from ward_geo.analysis.dask_partitions import _MAX_PROBLEMS, ROW_BITS
 from ward_geo.categories import CATEGORY_CODES
 from ward_geo.cluster import (
+    NodeLabels,
     TileLayout,
+    TileRows,
     cluster_tiles,
     label_tiles,
     tile_copies,
@@ -205,12 +207,12 @@ def _cluster_group(
     frame = frame.reset_index(drop=True)
     gid = frame["gid"].to_numpy()
     key = frame["key"].to_numpy(dtype=object) if "key" in frame.columns else gid
-    res = cluster_tiles(
-        frame["x"].to_numpy(), frame["y"].to_numpy(),
+    group = TileRows(
+        frame["x"].to_numpy(), frame["y"].to_numpy(), frame["tile"].to_numpy(),
+        frame["own"].to_numpy(), frame["shared"].to_numpy(),
         frame["w"].to_numpy() if "w" in frame.columns else None,
-        frame["tile"].to_numpy(), frame["own"].to_numpy(), frame["shared"].to_numpy(),
-        key, eps, min_samples, threads=threads,
     )
+    res = cluster_tiles(group, key, eps, min_samples, threads=threads)
     frame["core"] = res.core
     frame["node"] = res.node
     links = pd.DataFrame({"gid": gid[res.linked], "node": res.node[res.linked]})
@@ -225,8 +227,10 @@ def _label_group(frame: pd.DataFrame, node_keys: np.ndarray, node_labels: np.nda
                  threads: int) -> pd.DataFrame:
     """Labels of the own points of every tile of one group (given each node's cluster)."""
     core = frame["core"].to_numpy()
-    labels = label_tiles(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["tile"].to_numpy(), core,
-                         frame["node"].to_numpy(), node_keys, node_labels, eps, threads=threads)
+    group = TileRows(frame["x"].to_numpy(), frame["y"].to_numpy(), frame["tile"].to_numpy(),
+                     frame["own"].to_numpy(), frame["shared"].to_numpy())
+    labels = label_tiles(group, core, frame["node"].to_numpy(), NodeLabels(node_keys, node_labels), eps,
+                         threads=threads)
     own = frame["own"].to_numpy()
     keep = [c for c in ("gid", "x", "y", "score", "ward", "cat", "t") if c in frame.columns]
     out = frame.loc[own, keep].reset_index(drop=True)

@@ -18,8 +18,10 @@ settings and no store: the analysis layer above it turns incident tables into ar
 
 from ward_geo.cluster._dask import (
     DistributedDBSCAN,
+    NodeLabels,
     TileClusters,
     TileLayout,
+    TileRows,
     cluster_tiles,
     label_tiles,
     merge_tiles,
@@ -53,8 +55,10 @@ __all__ = [
     "STDBSCAN",
     "DBSCANParams",
     "DistributedDBSCAN",
+    "NodeLabels",
     "TileClusters",
     "TileLayout",
+    "TileRows",
     "check_eps",
     "check_min_samples",
     "cluster_tiles",

@@ -47,6 +47,7 @@ from typing import Any
 import numba
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ward_geo.cluster._dbscan_inner import (
     connect_cores,
@@ -68,8 +69,10 @@ from ward_geo.errors import ConfigurationError, ParameterError
 
 __all__ = [
     "DistributedDBSCAN",
+    "NodeLabels",
     "TileClusters",
     "TileLayout",
+    "TileRows",
     "cluster_tiles",
     "label_tiles",
     "merge_tiles",
@@ -223,7 +226,8 @@ def tile_copies(x: np.ndarray, y: np.ndarray, layout: TileLayout) -> tuple[np.nd
 @contextlib.contextmanager
 def _numba_threads(n: int) -> Iterator[None]:
     previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    # numba.config sets its attributes from the environment at import: no static type
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         yield
     finally:
@@ -238,6 +242,44 @@ def _tile_runs(tiles_sorted: np.ndarray) -> list[tuple[int, int, int]]:
     starts = np.concatenate([[0], cuts])
     stops = np.concatenate([cuts, [tiles_sorted.size]])
     return [(int(tiles_sorted[s]), int(s), int(e)) for s, e in zip(starts, stops, strict=True)]
+
+
+@dataclass(frozen=True)
+class TileRows:
+    """The rows of one group of tiles: own and halo copies of points (steps 2 and 4).
+
+    Attributes
+    ----------
+    x, y : ndarray of float64
+        Metric coordinates of the rows.
+    tile, own, shared : ndarray
+        As returned by :func:`tile_copies`.
+    w : ndarray of float64 or None
+        Sample weights (``None``: 1 each).
+    """
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    tile: NDArray[np.int64]
+    own: NDArray[np.bool_]
+    shared: NDArray[np.bool_]
+    w: NDArray[np.float64] | None = None
+
+
+@dataclass(frozen=True)
+class NodeLabels:
+    """Cluster label of every node, as :func:`merge_tiles` returns them (step 3).
+
+    Attributes
+    ----------
+    keys : ndarray of int64
+        The node ids, sorted.
+    labels : ndarray of int64
+        The cluster label of each node.
+    """
+
+    keys: NDArray[np.int64]
+    labels: NDArray[np.int64]
 
 
 @dataclass
@@ -268,25 +310,21 @@ class TileClusters:
     node_first: np.ndarray
 
 
-def cluster_tiles(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, tile: np.ndarray, own: np.ndarray,
-                  shared: np.ndarray, key: np.ndarray, eps: float, min_samples: float, *,
+def cluster_tiles(group: TileRows, key: np.ndarray, eps: float, min_samples: float, *,
                   threads: int = 1) -> TileClusters:
     """Core flags and local components of every tile among these rows (step 2).
 
     Parameters
     ----------
-    x, y : ndarray of float64
-        Metric coordinates of the rows (own and halo copies of points).
-    w : ndarray of float64 or None
-        Sample weights (``None``: 1 each).
-    tile, own, shared : ndarray
-        As returned by :func:`tile_copies`.
+    group : TileRows
+        The rows (own and halo copies of points) of the group.
     key : ndarray
         Order key of each row's point (see the module docstring).
     eps, min_samples : float
     threads : int
         Numba threads for the kernels.
     """
+    x, y, w, tile, own, shared = group.x, group.y, group.w, group.tile, group.own, group.shared
     n = x.shape[0]
     order = np.argsort(tile, kind="stable")
     ts = tile[order]
@@ -336,7 +374,9 @@ def cluster_tiles(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, tile: np.n
 
 
 @njit(cache=True, nogil=True)
-def _union_pairs(parent, a, b):
+def _union_pairs(
+    parent: NDArray[np.int64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.int64]:
     for k in range(a.shape[0]):
         union_roots(parent, a[k], b[k])
     for i in range(parent.shape[0]):
@@ -393,14 +433,27 @@ def merge_tiles(link_point: np.ndarray, link_node: np.ndarray, node_ids: np.ndar
     return keys, rank[comp], k
 
 
-def label_tiles(x: np.ndarray, y: np.ndarray, tile: np.ndarray, core: np.ndarray, node: np.ndarray,
-                node_keys: np.ndarray, node_labels: np.ndarray, eps: float, *,
-                threads: int = 1) -> np.ndarray:
+def label_tiles(group: TileRows, core: np.ndarray, node: np.ndarray, node_labels: NodeLabels,
+                eps: float, *, threads: int = 1) -> NDArray[np.int64]:
     """Labels of every row given each node's cluster (step 4), in input order.
 
     Exact for rows their tile owns: core rows take their node's cluster, border rows the
     smallest cluster label among their core neighbours, others ``-1``.
+
+    Parameters
+    ----------
+    group : TileRows
+        The rows of the group (``w``, ``own`` and ``shared`` are not used).
+    core, node : ndarray
+        ``TileClusters.core`` and ``TileClusters.node`` of these rows.
+    node_labels : NodeLabels
+        The cluster of every node (:func:`merge_tiles`).
+    eps : float
+    threads : int
+        Numba threads for the kernels.
     """
+    x, y, tile = group.x, group.y, group.tile
+    node_keys = node_labels.keys
     n = x.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     order = np.argsort(tile, kind="stable")
@@ -414,7 +467,7 @@ def label_tiles(x: np.ndarray, y: np.ndarray, tile: np.ndarray, core: np.ndarray
             xt = np.ascontiguousarray(x[rows_t], dtype=np.float64)
             yt = np.ascontiguousarray(y[rows_t], dtype=np.float64)
             clabel = np.full(e - s, -1, dtype=np.int64)
-            clabel[ct] = node_labels[np.searchsorted(node_keys, node[rows_t][ct])]
+            clabel[ct] = node_labels.labels[np.searchsorted(node_keys, node[rows_t][ct])]
             grid = build_grid(xt, yt, eps)
             *_, full = cell_boxes(grid.xs, grid.ys, np.ones(e - s), grid.start, eps2)
             core_sorted = ct[grid.order]
@@ -448,12 +501,15 @@ def open_client(scheduler: str | None = None, *, n_workers: int = 2, memory_limi
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="10s")
+            # distributed's Client and LocalCluster constructors carry no annotations
+            return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise ConfigurationError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           memory_limit=memory_limit, dashboard_address=":0")
-    return Client(cluster)
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=n_workers, threads_per_worker=1, processes=processes,
+        memory_limit=memory_limit, dashboard_address=":0",
+    )
+    return Client(cluster)  # type: ignore[no-untyped-call]
 
 
 # --------------------------------------------------------------------------- estimator
@@ -500,7 +556,8 @@ class DistributedDBSCAN:
 
     def _check(self) -> tuple[float, int]:
         problems: list[str] = []
-        eps = ms = None
+        eps: float | None = None
+        ms: int | None = None
         try:
             eps = check_eps(self.eps, self.max_eps)
         except ParameterError as exc:
@@ -516,9 +573,9 @@ class DistributedDBSCAN:
         if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s)
                               or s <= 0):
             problems.append(f"tile_side must be a positive number of metres, got {s!r}")
-        if problems:
+        if problems or eps is None or ms is None:
             raise ParameterError("; ".join(problems))
-        return float(eps), int(ms)
+        return eps, ms
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> DistributedDBSCAN:
         """Cluster ``X`` (projected metres) on the Dask cluster.
@@ -548,7 +605,9 @@ class DistributedDBSCAN:
         self.n_clusters_ = int(labels.max()) + 1 if labels.size else 0
         return self
 
-    def _run(self, client: Any, X: np.ndarray, w: np.ndarray, eps: float, ms: int):
+    def _run(
+        self, client: Any, X: np.ndarray, w: np.ndarray, eps: float, ms: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         n = X.shape[0]
         self.n_tiles_, self.n_groups_, self.halo_fraction_, self.layout_ = 0, 0, 0.0, None
         if n == 0:
@@ -567,10 +626,11 @@ class DistributedDBSCAN:
         self.n_groups_ = layout.n_groups
         self.halo_fraction_ = float(rows.size - n) / n
         sel = [np.flatnonzero(group == g) for g in range(layout.n_groups)]
-        parts = [client.scatter([x[rows[s]], y[rows[s]], w[rows[s]], tile[s], own[s], shared[s]], hash=False)
+        parts = [client.scatter(TileRows(x[rows[s]], y[rows[s]], tile[s], own[s], shared[s], w[rows[s]]),
+                                hash=False)
                  for s in sel]
         # the order key of every row is its point's index: labels equal DBSCAN's on X
-        futures = [client.submit(cluster_tiles, *p[:6], rows[s], eps, float(ms), pure=False)
+        futures = [client.submit(cluster_tiles, p, rows[s], eps, float(ms), pure=False)
                    for p, s in zip(parts, sel, strict=True)]
         results: list[TileClusters] = client.gather(futures)
         core = np.zeros(n, dtype=bool)
@@ -588,9 +648,8 @@ class DistributedDBSCAN:
         keys, node_labels, _k = merge_tiles(np.concatenate(link_point), np.concatenate(link_node),
                                             np.concatenate(node_ids), np.concatenate(node_key),
                                             np.concatenate(node_owned))
-        keys_f, labels_f = client.scatter([keys, node_labels], broadcast=True)
-        futures = [client.submit(label_tiles, p[0], p[1], p[3], res.core, res.node, keys_f, labels_f, eps,
-                                 pure=False)
+        node_labels_f = client.scatter(NodeLabels(keys, node_labels), broadcast=True)
+        futures = [client.submit(label_tiles, p, res.core, res.node, node_labels_f, eps, pure=False)
                    for p, res in zip(parts, results, strict=True)]
         labels = np.full(n, -1, dtype=np.int64)
         for s, lab in zip(sel, client.gather(futures), strict=True):

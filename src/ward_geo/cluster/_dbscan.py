@@ -36,7 +36,6 @@ the squared comparison. The tests cover this case against a precomputed referenc
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,8 @@ from ward_geo.cluster._validation import (
     DEFAULT_MAX_EPS_M,
     check_eps,
     check_min_samples,
+    collect_eps_min_samples_problems,
+    is_real_number,
     validate_points,
     validate_weights,
 )
@@ -141,18 +142,10 @@ class DBSCAN:
         ms = self.min_samples
         max_eps = self.max_eps
         if max_eps is not None:
-            if isinstance(max_eps, bool) or not isinstance(max_eps, numbers.Real) or not (
-                float(max_eps) > 0
-            ):
+            if not is_real_number(max_eps) or not float(max_eps) > 0:
                 problems.append(f"max_eps must be a number of metres > 0 or None, got {max_eps!r}")
                 max_eps = None
-        for check, value in ((check_eps, eps), (check_min_samples, ms)):
-            if value is None:
-                continue
-            try:
-                check(value, max_eps) if check is check_eps else check(value)
-            except ParameterError as exc:
-                problems.append(exc.message)
+        collect_eps_min_samples_problems(problems, eps, ms, max_eps)
         if problems:
             raise ParameterError("; ".join(problems))
         self.params_ = None

@@ -9,6 +9,9 @@ import numpy as np
 from numba import njit, prange
 
 from ward_geo.cluster._grid import (
+    BoolArray,
+    FloatArray,
+    IntArray,
     box_box_max_d2,
     box_box_min_d2,
     box_max_d2,
@@ -24,7 +27,12 @@ from ward_geo.cluster._grid import (
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def core_flags(xs, ys, ws, start, nbr_ptr, nbr, bx0, bx1, by0, by1, cw, full, eps2, min_samples):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def core_flags(  # noqa: PLR0913, C901
+    xs: FloatArray, ys: FloatArray, ws: FloatArray, start: IntArray, nbr_ptr: IntArray,
+    nbr: IntArray, bx0: FloatArray, bx1: FloatArray, by0: FloatArray, by1: FloatArray,
+    cw: FloatArray, full: BoolArray, eps2: float, min_samples: float,
+) -> BoolArray:
     n = xs.shape[0]
     ncell = start.shape[0] - 1
     core = np.zeros(n, dtype=np.bool_)
@@ -91,7 +99,7 @@ def core_flags(xs, ys, ws, start, nbr_ptr, nbr, bx0, bx1, by0, by1, cw, full, ep
 
 
 @njit(cache=True, nogil=True)
-def core_tables(core, start):
+def core_tables(core: BoolArray, start: IntArray) -> tuple[IntArray, IntArray]:
     """Per-cell slices into the list of core positions (sorted order)."""
     ncell = start.shape[0] - 1
     cptr = np.zeros(ncell + 1, dtype=np.int64)
@@ -111,7 +119,9 @@ def core_tables(core, start):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def core_boxes(cx, cy, cptr):
+def core_boxes(
+    cx: FloatArray, cy: FloatArray, cptr: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     ncell = cptr.shape[0] - 1
     bx0 = np.zeros(ncell)
     bx1 = np.zeros(ncell)
@@ -139,7 +149,12 @@ def core_boxes(cx, cy, cptr):
 
 
 @njit(cache=True, nogil=True)
-def connect_cores(cx, cy, cptr, full, nbr_ptr, nbr, kx0, kx1, ky0, ky1, eps2):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def connect_cores(  # noqa: PLR0913, C901
+    cx: FloatArray, cy: FloatArray, cptr: IntArray, full: BoolArray, nbr_ptr: IntArray,
+    nbr: IntArray, kx0: FloatArray, kx1: FloatArray, ky0: FloatArray, ky1: FloatArray,
+    eps2: float,
+) -> IntArray:
     """Union-find over core points (indices into the core list); returns roots."""
     m = cx.shape[0]
     ncell = cptr.shape[0] - 1
@@ -220,7 +235,7 @@ def connect_cores(cx, cy, cptr, full, nbr_ptr, nbr, kx0, kx1, ky0, ky1, eps2):
 
 
 @njit(cache=True, nogil=True)
-def number_clusters(root, core_orig):
+def number_clusters(root: IntArray, core_orig: IntArray) -> IntArray:
     """Cluster label of every core point, numbered by smallest input index."""
     m = root.shape[0]
     first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
@@ -251,8 +266,13 @@ def number_clusters(root, core_orig):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def label_points(xs, ys, core, start, cptr, cx, cy, clab, full, nbr_ptr, nbr,
-                  kx0, kx1, ky0, ky1, eps2):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def label_points(  # noqa: PLR0913, C901
+    xs: FloatArray, ys: FloatArray, core: BoolArray, start: IntArray, cptr: IntArray,
+    cx: FloatArray, cy: FloatArray, clab: IntArray, full: BoolArray, nbr_ptr: IntArray,
+    nbr: IntArray, kx0: FloatArray, kx1: FloatArray, ky0: FloatArray, ky1: FloatArray,
+    eps2: float,
+) -> IntArray:
     """Labels in sorted order: cores from ``clab``, border points the smallest label."""
     n = xs.shape[0]
     ncell = start.shape[0] - 1
@@ -310,20 +330,24 @@ def label_points(xs, ys, core, start, cptr, cx, cy, clab, full, nbr_ptr, nbr,
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def scatter_to(values, order):
+def scatter_to(values: IntArray, order: IntArray) -> IntArray:
     out = np.empty_like(values)
     for k in prange(order.shape[0]):
         out[order[k]] = values[k]
     return out
 
 
-def dbscan_labels(x: np.ndarray, y: np.ndarray, w: np.ndarray, eps: float, min_samples: float):
+def dbscan_labels(
+    x: FloatArray, y: FloatArray, w: FloatArray, eps: float, min_samples: float
+) -> tuple[IntArray, IntArray]:
     """Labels (input order) and sorted core-sample indices for validated inputs."""
     with thread_budget(x.shape[0]):
         return dbscan_labels_unbounded(x, y, w, eps, min_samples)
 
 
-def dbscan_labels_unbounded(x: np.ndarray, y: np.ndarray, w: np.ndarray, eps: float, min_samples: float):
+def dbscan_labels_unbounded(
+    x: FloatArray, y: FloatArray, w: FloatArray, eps: float, min_samples: float
+) -> tuple[IntArray, IntArray]:
     n = x.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)

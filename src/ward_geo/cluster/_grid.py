@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 from numba import njit, prange
+from numpy.typing import NDArray
 
 from ward_geo.errors import ParameterError
 
@@ -31,6 +32,11 @@ PARALLEL_MIN_POINTS = 50_000
 #: Upper bound on grid cells along one axis: keeps cell keys in int64 and the rounding
 #: of cell coordinates far below one cell.
 MAX_CELLS_PER_AXIS = 2**31
+
+#: Array types of the kernels' arguments and results.
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 
 @contextlib.contextmanager
@@ -48,7 +54,7 @@ def thread_budget(n_points: int) -> Iterator[None]:
 
 
 @njit(cache=True, nogil=True)
-def find_root(parent: np.ndarray, i: int) -> int:
+def find_root(parent: IntArray, i: int) -> int:
     root = i
     while parent[root] != root:
         root = parent[root]
@@ -60,7 +66,7 @@ def find_root(parent: np.ndarray, i: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def union_roots(parent: np.ndarray, i: int, j: int) -> None:
+def union_roots(parent: IntArray, i: int, j: int) -> None:
     ri = find_root(parent, i)
     rj = find_root(parent, j)
     if ri == rj:
@@ -72,7 +78,9 @@ def union_roots(parent: np.ndarray, i: int, j: int) -> None:
 
 
 @njit(cache=True, nogil=True)
-def cell_keys(x, y, xmin, ymin, inv_side, ncy):
+def cell_keys(
+    x: FloatArray, y: FloatArray, xmin: float, ymin: float, inv_side: float, ncy: int
+) -> IntArray:
     n = x.shape[0]
     keys = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -83,7 +91,7 @@ def cell_keys(x, y, xmin, ymin, inv_side, ncy):
 
 
 @njit(cache=True, nogil=True)
-def counting_order(keys, nkeys):
+def counting_order(keys: IntArray, nkeys: int) -> IntArray:
     """Stable sort permutation of keys in ``[0, nkeys)`` by counting (O(n + nkeys))."""
     n = keys.shape[0]
     pos = np.zeros(nkeys + 1, dtype=np.int64)
@@ -100,7 +108,7 @@ def counting_order(keys, nkeys):
 
 
 @njit(cache=True, nogil=True)
-def cells_from_sorted_keys(skeys, ncy):
+def cells_from_sorted_keys(skeys: IntArray, ncy: int) -> tuple[IntArray, IntArray, IntArray]:
     """Cell slices and integer cell coordinates of sorted keys."""
     n = skeys.shape[0]
     ncell = 0
@@ -122,7 +130,7 @@ def cells_from_sorted_keys(skeys, ncy):
 
 
 @njit(cache=True, nogil=True)
-def cell_columns(ccx):
+def cell_columns(ccx: IntArray) -> tuple[IntArray, IntArray]:
     ncell = ccx.shape[0]
     ncol = 0
     for c in range(ncell):
@@ -141,7 +149,7 @@ def cell_columns(ccx):
 
 
 @njit(cache=True, nogil=True)
-def lower_bound(arr, lo, hi, value):
+def lower_bound(arr: IntArray, lo: int, hi: int, value: int) -> int:
     while lo < hi:
         mid = (lo + hi) >> 1
         if arr[mid] < value:
@@ -152,7 +160,10 @@ def lower_bound(arr, lo, hi, value):
 
 
 @njit(cache=True, nogil=True)
-def neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write):
+def neighbour_cells_of(
+    c: int, ccx: IntArray, ccy: IntArray, col_start: IntArray, col_of_cell: IntArray,
+    out: IntArray, offset: int, write: bool,
+) -> int:
     """Count the occupied cells of the 5 x 5 block around cell ``c``, itself excluded.
 
     With ``write``, also store them at ``out[offset:]``.
@@ -178,7 +189,9 @@ def neighbour_cells_of(c, ccx, ccy, col_start, col_of_cell, out, offset, write):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def neighbour_table(ccx, ccy, col_start, col_of_cell):
+def neighbour_table(
+    ccx: IntArray, ccy: IntArray, col_start: IntArray, col_of_cell: IntArray
+) -> tuple[IntArray, IntArray]:
     ncell = ccx.shape[0]
     counts = np.zeros(ncell + 1, dtype=np.int64)
     dummy = np.empty(0, dtype=np.int64)
@@ -202,7 +215,9 @@ def neighbour_table(ccx, ccy, col_start, col_of_cell):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def cell_boxes(xs, ys, ws, start, eps2):
+def cell_boxes(
+    xs: FloatArray, ys: FloatArray, ws: FloatArray, start: IntArray, eps2: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
     ncell = start.shape[0] - 1
     bx0 = np.empty(ncell)
     bx1 = np.empty(ncell)
@@ -236,28 +251,32 @@ def cell_boxes(xs, ys, ws, start, eps2):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def box_min_d2(px, py, x0, x1, y0, y1):
+def box_min_d2(px: float, py: float, x0: float, x1: float, y0: float, y1: float) -> float:
     dx = max(x0 - px, px - x1, 0.0)
     dy = max(y0 - py, py - y1, 0.0)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def box_max_d2(px, py, x0, x1, y0, y1):
+def box_max_d2(px: float, py: float, x0: float, x1: float, y0: float, y1: float) -> float:
     dx = max(px - x0, x1 - px)
     dy = max(py - y0, y1 - py)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def box_box_min_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
+def box_box_min_d2(
+    ax0: float, ax1: float, ay0: float, ay1: float, bx0: float, bx1: float, by0: float, by1: float
+) -> float:
     dx = max(bx0 - ax1, ax0 - bx1, 0.0)
     dy = max(by0 - ay1, ay0 - by1, 0.0)
     return dx * dx + dy * dy
 
 
 @njit(cache=True, nogil=True, inline="always")
-def box_box_max_d2(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1):
+def box_box_max_d2(
+    ax0: float, ax1: float, ay0: float, ay1: float, bx0: float, bx1: float, by0: float, by1: float
+) -> float:
     dx = max(ax1 - bx0, bx1 - ax0)
     dy = max(ay1 - by0, by1 - ay0)
     return dx * dx + dy * dy
@@ -280,7 +299,10 @@ class GridIndex:
 
     __slots__ = ("order", "xs", "ys", "start", "ccx", "ccy", "nbr_ptr", "nbr")
 
-    def __init__(self, order, xs, ys, start, ccx, ccy, nbr_ptr, nbr) -> None:
+    def __init__(
+        self, order: IntArray, xs: FloatArray, ys: FloatArray, start: IntArray, ccx: IntArray,
+        ccy: IntArray, nbr_ptr: IntArray, nbr: IntArray,
+    ) -> None:
         self.order = order
         self.xs = xs
         self.ys = ys
@@ -295,7 +317,7 @@ class GridIndex:
         return int(self.start.shape[0] - 1)
 
 
-def build_grid(x: np.ndarray, y: np.ndarray, eps: float) -> GridIndex:
+def build_grid(x: FloatArray, y: FloatArray, eps: float) -> GridIndex:
     """Sort points into the grid of side ``eps / sqrt(2)`` and build the neighbour table.
 
     Raises

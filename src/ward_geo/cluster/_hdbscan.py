@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ward_geo.cluster._validation import validate_points, validate_weights
+from ward_geo.cluster._validation import is_real_number, validate_points, validate_weights
 from ward_geo.errors import ParameterError
 
 __all__ = ["HDBSCAN", "BACKENDS", "warm_up"]
@@ -111,7 +111,7 @@ class HDBSCAN:
         mcs = as_int("min_cluster_size", self.min_cluster_size, 2)
         ms = mcs if self.min_samples is None else as_int("min_samples", self.min_samples, 1)
         cse = self.cluster_selection_epsilon
-        if isinstance(cse, bool) or not isinstance(cse, numbers.Real) or not (0 <= float(cse) < float("inf")):
+        if not is_real_number(cse) or not (0 <= float(cse) < float("inf")):
             problems.append(f"cluster_selection_epsilon must be a finite number of metres >= 0, got {cse!r}")
             cse = 0.0
         if self.cluster_selection_method not in ("eom", "leaf"):
@@ -211,7 +211,7 @@ def _run_backend(
 
         model = _SkHDBSCAN(**common, copy=True).fit(X)
     else:
-        import hdbscan
+        import hdbscan  # type: ignore[import-untyped]  # the package ships no type information
 
         model = hdbscan.HDBSCAN(**common).fit(X)
     return (

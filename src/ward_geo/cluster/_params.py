@@ -154,25 +154,10 @@ def suggest_dbscan_params(
     ParameterError
         On invalid coordinates or options.
     """
-    from ward_geo.cluster._validation import check_eps, check_min_samples, validate_points
+    from ward_geo.cluster._validation import validate_points
 
     X = validate_points(X)
-    problems: list[str] = []
-    lo_b, hi_b = (float(v) for v in eps_bounds)
-    if not (0 < lo_b <= hi_b and math.isfinite(hi_b)):
-        problems.append(f"eps_bounds must be 0 < low <= high, got {eps_bounds!r}")
-    if area_m2 is not None and not (isinstance(area_m2, (int, float)) and math.isfinite(area_m2) and area_m2 > 0):
-        problems.append(f"area_m2 must be a positive number of square metres, got {area_m2!r}")
-    if not (math.isfinite(factor) and factor > 0):
-        problems.append(f"factor must be > 0, got {factor!r}")
-    for check, value in ((check_eps, eps), (check_min_samples, min_samples)):
-        if value is not None:
-            try:
-                check(value, None) if check is check_eps else check(value)
-            except ParameterError as exc:
-                problems.append(exc.message)
-    if problems:
-        raise ParameterError("; ".join(problems))
+    lo_b, hi_b = _check_suggest_options(eps_bounds, area_m2, factor, eps, min_samples)
 
     n = X.shape[0]
     area = float(area_m2) if area_m2 is not None else _study_area(X)
@@ -229,14 +214,50 @@ def suggest_dbscan_params(
         ms = min(max(k, ms_from(e)[0]), max(floor_min_samples, n))
         parts.append(text)
         mu = background(e)
-    if eps is None or min_samples is None:
-        if min_samples is None:
-            if mu is None:
-                parts.append(f"min_samples={ms} (floor; the study area is empty)")
-            else:
-                parts.append(
-                    f"min_samples={ms}: {n} points over {area / 1e6:.3g} km² ({area_note}) give "
-                    f"{mu:.2f} expected in an eps disc under spatial randomness; a core needs "
-                    f"{factor:g}x that, and at least k"
-                )
+    # here eps or min_samples was missing (both given returned above)
+    if min_samples is None:
+        parts.append(_min_samples_note(ms, mu, n, area, area_note, factor))
     return DBSCANParams(float(e), int(ms), "; ".join(parts), mu)
+
+
+def _check_suggest_options(
+    eps_bounds: tuple[float, float],
+    area_m2: float | None,
+    factor: float,
+    eps: float | None,
+    min_samples: int | None,
+) -> tuple[float, float]:
+    """Check the options of :func:`suggest_dbscan_params`; return the eps bounds as floats.
+
+    Raises
+    ------
+    ParameterError
+        Naming every invalid option at once.
+    """
+    from ward_geo.cluster._validation import collect_eps_min_samples_problems
+
+    problems: list[str] = []
+    lo_b, hi_b = (float(v) for v in eps_bounds)
+    if not (0 < lo_b <= hi_b and math.isfinite(hi_b)):
+        problems.append(f"eps_bounds must be 0 < low <= high, got {eps_bounds!r}")
+    if area_m2 is not None and not (isinstance(area_m2, (int, float)) and math.isfinite(area_m2) and area_m2 > 0):
+        problems.append(f"area_m2 must be a positive number of square metres, got {area_m2!r}")
+    if not (math.isfinite(factor) and factor > 0):
+        problems.append(f"factor must be > 0, got {factor!r}")
+    collect_eps_min_samples_problems(problems, eps, min_samples, None)
+    if problems:
+        raise ParameterError("; ".join(problems))
+    return lo_b, hi_b
+
+
+def _min_samples_note(
+    ms: int, mu: float | None, n: int, area: float, area_note: str, factor: float
+) -> str:
+    """The rationale of a suggested ``min_samples`` (``mu``: background count in an eps disc)."""
+    if mu is None:
+        return f"min_samples={ms} (floor; the study area is empty)"
+    return (
+        f"min_samples={ms}: {n} points over {area / 1e6:.3g} km² ({area_note}) give "
+        f"{mu:.2f} expected in an eps disc under spatial randomness; a core needs "
+        f"{factor:g}x that, and at least k"
+    )

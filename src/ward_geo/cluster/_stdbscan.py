@@ -26,6 +26,9 @@ from numba import njit, prange
 
 from ward_geo.cluster._dbscan_inner import number_clusters, scatter_to
 from ward_geo.cluster._grid import (
+    BoolArray,
+    FloatArray,
+    IntArray,
     box_max_d2,
     box_min_d2,
     build_grid,
@@ -47,7 +50,7 @@ __all__ = ["STDBSCAN", "to_seconds", "warm_up"]
 
 
 @njit(cache=True, nogil=True)
-def sort_cells_by_time(ts, start):
+def sort_cells_by_time(ts: FloatArray, start: IntArray) -> IntArray:
     """Permutation (within each cell) that sorts a cell's points by time."""
     n = ts.shape[0]
     perm = np.empty(n, dtype=np.int64)
@@ -61,7 +64,7 @@ def sort_cells_by_time(ts, start):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def window_start(ts, lo, hi, tmin):
+def window_start(ts: FloatArray, lo: int, hi: int, tmin: float) -> int:
     while lo < hi:
         mid = (lo + hi) >> 1
         if ts[mid] < tmin:
@@ -72,7 +75,7 @@ def window_start(ts, lo, hi, tmin):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def time_window(ts, lo, hi, pt, eps_t):
+def time_window(ts: FloatArray, lo: int, hi: int, pt: float, eps_t: float) -> tuple[int, int]:
     """Exact slice ``[a, b)`` of a time-sorted cell with ``|pt - ts[j]| <= eps_t``.
 
     ``pt - ts[j]`` falls and ``ts[j] - pt`` rises along the cell, so both ends are found
@@ -98,8 +101,12 @@ def time_window(ts, lo, hi, pt, eps_t):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def st_core_flags(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1, eps2, eps_t,
-             min_samples):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def st_core_flags(  # noqa: PLR0913
+    xs: FloatArray, ys: FloatArray, ts: FloatArray, ws: FloatArray, wsum: FloatArray,
+    start: IntArray, nbr_ptr: IntArray, nbr: IntArray, bx0: FloatArray, bx1: FloatArray,
+    by0: FloatArray, by1: FloatArray, eps2: float, eps_t: float, min_samples: float,
+) -> BoolArray:
     """Core flags; ``wsum`` is the running sum of ``ws`` (``wsum[k] = ws[:k].sum()``)."""
     n = xs.shape[0]
     ncell = start.shape[0] - 1
@@ -132,7 +139,11 @@ def st_core_flags(xs, ys, ts, ws, wsum, start, nbr_ptr, nbr, bx0, bx1, by0, by1,
 
 
 @njit(cache=True, nogil=True)
-def st_connect(xs, ys, ts, core, core_slot, start, nbr_ptr, nbr, eps2, eps_t, margin):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def st_connect(  # noqa: PLR0913
+    xs: FloatArray, ys: FloatArray, ts: FloatArray, core: BoolArray, core_slot: IntArray,
+    start: IntArray, nbr_ptr: IntArray, nbr: IntArray, eps2: float, eps_t: float, margin: float,
+) -> IntArray:
     """Union-find over core points; ``core_slot[i]`` is i's index in the core list."""
     m = 0
     for i in range(core.shape[0]):
@@ -168,7 +179,12 @@ def st_connect(xs, ys, ts, core, core_slot, start, nbr_ptr, nbr, eps2, eps_t, ma
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def st_label_points(xs, ys, ts, core, core_slot, clab, start, nbr_ptr, nbr, eps2, eps_t, margin):
+# a compiled kernel receives its arrays as arguments (numba cannot take option objects)
+def st_label_points(  # noqa: PLR0913
+    xs: FloatArray, ys: FloatArray, ts: FloatArray, core: BoolArray, core_slot: IntArray,
+    clab: IntArray, start: IntArray, nbr_ptr: IntArray, nbr: IntArray, eps2: float,
+    eps_t: float, margin: float,
+) -> IntArray:
     n = xs.shape[0]
     ncell = start.shape[0] - 1
     big = np.iinfo(np.int64).max
@@ -254,7 +270,7 @@ def eps_t_seconds(eps_t: Any) -> float:
         raise ParameterError(f"eps_t must be a duration or a number of hours, got {eps_t!r}")
     if isinstance(eps_t, (pd.Timedelta, _dt.timedelta, np.timedelta64, str)):
         try:
-            sec = pd.Timedelta(eps_t).total_seconds()
+            sec = float(pd.Timedelta(eps_t).total_seconds())
         except (ValueError, TypeError) as exc:
             raise ParameterError(f"eps_t {eps_t!r} is not a duration: {exc}") from None
     elif isinstance(eps_t, numbers.Real):
@@ -372,7 +388,10 @@ def _collect(problems: list[str], check: Any, *args: Any) -> Any:
         return None
 
 
-def stdbscan_labels(x, y, ts, w, eps, eps_t, min_samples):
+def stdbscan_labels(
+    x: FloatArray, y: FloatArray, ts: FloatArray, w: FloatArray, eps: float, eps_t: float,
+    min_samples: int,
+) -> tuple[IntArray, IntArray]:
     n = x.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)

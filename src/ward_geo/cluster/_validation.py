@@ -10,7 +10,15 @@ import numpy as np
 
 from ward_geo.errors import ParameterError
 
-__all__ = ["DEFAULT_MAX_EPS_M", "validate_points", "validate_weights", "check_eps", "check_min_samples"]
+__all__ = [
+    "DEFAULT_MAX_EPS_M",
+    "validate_points",
+    "validate_weights",
+    "check_eps",
+    "check_min_samples",
+    "collect_eps_min_samples_problems",
+    "is_real_number",
+]
 
 #: Largest eps accepted by default (metres). A larger radius chains a whole city into one
 #: cluster and makes the neighbour search quadratic; pass ``max_eps=None`` to lift it.
@@ -79,17 +87,17 @@ def validate_weights(sample_weight: Any, n: int) -> np.ndarray:
 def check_eps(eps: Any, max_eps: float | None) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise ParameterError(f"eps must be a number of metres, got {eps!r}")
-    eps = float(eps)
-    if not (math.isfinite(eps) and eps > 0):
-        raise ParameterError(f"eps must be a finite number of metres > 0, got {eps!r}")
-    if max_eps is not None and eps > max_eps:
+    value = float(eps)
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"eps must be a finite number of metres > 0, got {value!r}")
+    if max_eps is not None and value > max_eps:
         raise ParameterError(
-            f"eps={eps:g} m is larger than the limit of {max_eps:g} m: a radius that large "
+            f"eps={value:g} m is larger than the limit of {max_eps:g} m: a radius that large "
             "chains whole districts into one cluster; use a ward-scale eps (tens to a few "
             "hundred metres) or raise max_eps explicitly",
-            details={"eps": eps, "max_eps": max_eps},
+            details={"eps": value, "max_eps": max_eps},
         )
-    return eps
+    return value
 
 
 def check_min_samples(min_samples: Any) -> int:
@@ -103,3 +111,27 @@ def check_min_samples(min_samples: Any) -> int:
     return int(min_samples)
 
 
+
+
+def is_real_number(value: object) -> bool:
+    """Whether ``value`` is a real number (numpy scalars included) and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def collect_eps_min_samples_problems(
+    problems: list[str], eps: Any, min_samples: Any, max_eps: float | None
+) -> None:
+    """Append the messages of ``check_eps`` and ``check_min_samples`` to ``problems``.
+
+    A parameter given as ``None`` (to be suggested from the data) is not checked.
+    """
+    if eps is not None:
+        try:
+            check_eps(eps, max_eps)
+        except ParameterError as exc:
+            problems.append(exc.message)
+    if min_samples is not None:
+        try:
+            check_min_samples(min_samples)
+        except ParameterError as exc:
+            problems.append(exc.message)
