@@ -8,11 +8,9 @@ from fastapi.responses import Response
 from ward_geo.api.deps import AdminDep, StateDep
 from ward_geo.api.params import UploadParamsDep
 from ward_geo.api.schemas import ErrorBody, IngestResponse
-from ward_geo.api.uploads import GDAL_MEDIA_TYPES, MEDIA_TYPES, clean_spool, ingest_upload, spool_file, upload_kind
-from ward_geo.errors import UnsupportedMediaTypeError
+from ward_geo.api.uploads import ingest_upload
 
-__all__ = ["router", "MEDIA_TYPES", "GDAL_MEDIA_TYPES", "UnsupportedMediaTypeError", "clean_spool", "spool_file",
-           "upload_kind"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["ingest"])
 
